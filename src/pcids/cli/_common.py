@@ -1,0 +1,65 @@
+"""Helpers shared by the CLI verbs: output, warnings, JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import typer
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _default(o: Any) -> Any:
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _nan_to_none(o: Any) -> Any:
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if isinstance(o, dict):
+        return {k: _nan_to_none(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_nan_to_none(v) for v in o]
+    return o
+
+
+def print_json(obj: Any) -> None:
+    """Strict JSON on stdout (NaN becomes null) for scripts."""
+    typer.echo(json.dumps(_nan_to_none(obj), indent=2, default=_default, allow_nan=False))
+
+
+@contextmanager
+def warnings_to_stderr() -> Iterator[None]:
+    """Show library warnings as one clear line each on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen = set()
+    for w in caught:
+        msg = str(w.message)
+        if msg not in seen:
+            seen.add(msg)
+            err_console.print(f"[yellow]warning:[/] {msg}", highlight=False)
+
+
+def refuse_overwrite(path: Path, force: bool) -> None:
+    """Never overwrite a user's file unless asked."""
+    from pcids.errors import PcidsError
+
+    if path.exists() and not force:
+        raise PcidsError(f"{path} exists; pass --force to overwrite it")
