@@ -9,8 +9,28 @@ from __future__ import annotations
 import importlib
 
 import typer
+from typer.core import TyperGroup
+
+
+class _Group(TyperGroup):
+    """Turns any PcidsError raised by a verb into a clear message on stderr, exit code 1.
+
+    Bad input is the user's mistake, not a crash, so it never shows a traceback.
+    Sub-groups run inside this ``invoke``, so they are covered too.
+    """
+
+    def invoke(self, ctx: typer.Context):  # type: ignore[override]
+        from pcids.errors import PcidsError
+
+        try:
+            return super().invoke(ctx)
+        except PcidsError as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(code=1) from None
+
 
 app = typer.Typer(
+    cls=_Group,
     name="pcids",
     help="Inverse design of metallic glasses: target G, K and glass-forming ability -> compositions.",
     no_args_is_help=True,
@@ -51,13 +71,5 @@ _register()
 
 
 def main() -> None:
-    """Console entry point: turn PcidsError into a one-line message and exit 2."""
-    from pcids.errors import PcidsError
-
-    try:
-        app()
-    except PcidsError as exc:
-        from rich.console import Console
-
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise SystemExit(2) from None
+    """Console entry point."""
+    app()
