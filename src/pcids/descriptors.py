@@ -56,8 +56,15 @@ def _as_fraction_matrix(A: np.ndarray, n_elements: int) -> np.ndarray:
     return A
 
 
+def _check_totals(total: np.ndarray) -> None:
+    if np.any(total <= 0):
+        raise CompositionError("a composition row has no positive fraction")
+
+
 class _Featurizer:
     """Common transformer plumbing: compositions or matrices in, arrays out."""
+
+    _chunk_divisor = 1  # featurizers with big intermediates use smaller chunks
 
     def feature_labels(self) -> list[str]:
         raise NotImplementedError
@@ -77,16 +84,15 @@ class _Featurizer:
         """Descriptors of a fraction matrix (rows summing to 1 or to 100)."""
         A = _as_fraction_matrix(A, len(elements))
         out = np.empty((A.shape[0], len(self.feature_labels())))
-        for start in range(0, A.shape[0], CHUNK_ROWS):
-            block = A[start : start + CHUNK_ROWS]
-            total = block.sum(axis=1, keepdims=True)
-            if np.any(total <= 0):
-                raise CompositionError("a composition row has no positive fraction")
-            out[start : start + CHUNK_ROWS] = self._compute(block / total, elements)
+        step = max(1, CHUNK_ROWS // self._chunk_divisor)
+        for start in range(0, A.shape[0], step):
+            out[start : start + step] = self._compute(A[start : start + step], elements)
         return out
 
     def _compute(self, A: np.ndarray, elements: Sequence[str]) -> np.ndarray:
+        """Features of one chunk of un-normalised rows."""
         raise NotImplementedError
+
 
     def featurize_dataframe(self, df: pd.DataFrame, col: str = "formula", overwrite: bool = False) -> pd.DataFrame:
         """Return ``df`` with one column per feature added; never silently overwrites."""
@@ -110,7 +116,12 @@ class PaperDescriptors(_Featurizer):
         return ["T. Long, Z.-L. Long, B. Pang, Trans. Nonferrous Met. Soc. China 35 (2025) 169-183"]
 
     def _compute(self, A: np.ndarray, elements: Sequence[str]) -> np.ndarray:
-        return A @ property_matrix(elements)
+        # One product gives the weighted sums and the row totals; written as
+        # (P^T A^T)^T because BLAS is ~10x faster on that shape than on (n,m)@(m,4).
+        P = np.column_stack([property_matrix(elements), np.ones(len(elements))])
+        M = (P.T @ A.T).T
+        _check_totals(M[:, -1])
+        return M[:, :-1] / M[:, -1:]
 
 
 class RichDescriptors(_Featurizer):
@@ -122,6 +133,7 @@ class RichDescriptors(_Featurizer):
     composition-weighted standard deviation.
     """
 
+    _chunk_divisor = 8
     _props: tuple[str, ...] = (*PROPERTIES, "mass")
     _names: tuple[str, ...] = ("VEC", "Tm", "chi", "r", "mass")
 
@@ -138,12 +150,15 @@ class RichDescriptors(_Featurizer):
         ]
 
     def _compute(self, A: np.ndarray, elements: Sequence[str]) -> np.ndarray:
+        total = A.sum(axis=1, keepdims=True)
+        _check_totals(total)
+        A = A / total
         P = property_matrix(elements, self._props)
         mean = A @ P
         dev = np.sqrt(np.maximum(A @ P**2 - mean**2, 0.0))
         present = A > 0
-        mins = np.where(present[:, :, None], P[None], np.inf).min(axis=1)
-        maxs = np.where(present[:, :, None], P[None], -np.inf).max(axis=1)
+        mins = np.column_stack([np.where(present, p, np.inf).min(axis=1) for p in P.T])
+        maxs = np.column_stack([np.where(present, p, -np.inf).max(axis=1) for p in P.T])
         with np.errstate(divide="ignore", invalid="ignore"):
             s_mix = -np.where(present, A * np.log(np.where(present, A, 1.0)), 0.0).sum(axis=1)
         r = P[:, self._props.index("r_pm")]

@@ -1,0 +1,32 @@
+"""Where benchmark results go, and how they are written (JSON + Markdown)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict[str, Any]:
+    load = os.getloadavg()
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_avg_1_5_15": [round(x, 2) for x in load],
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+    }
+
+
+def write(name: str, payload: dict[str, Any], markdown: str) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    payload = {"machine": machine(), **payload}
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    (RESULTS / f"{name}.md").write_text(markdown.rstrip() + f"\n\n_Machine: {payload['machine']}_\n")
+    print(markdown)
