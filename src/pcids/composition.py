@@ -218,7 +218,8 @@ class Composition(Mapping[str, float]):
 
     @property
     def formula_as_written(self) -> str:
-        return "".join(f"{el}{_fmt(a)}" for el, a in self._items)
+        """Written element order, same rounded amounts as :attr:`formula`."""
+        return "".join(f"{el}{_fmt(a)}" for el, a in _rounded(self._items) if a > 0)
 
     @property
     def n_elements(self) -> int:
@@ -262,8 +263,24 @@ class Composition(Mapping[str, float]):
         return self._key
 
 
+def _rounded(items: Iterable[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Round to CANONICAL_DECIMALS by largest remainder, so the rounded
+    amounts keep the exact total (100): plain rounding may drift by up to
+    0.0005 per element, and re-parsing renormalises that drift onto every
+    element (errors of 0.002 at.% and more on the base element)."""
+    items = list(items)
+    scale = 10**CANONICAL_DECIMALS
+    units = [a * scale for _, a in items]
+    floors = [math.floor(u) for u in units]
+    residual = round(sum(units)) - sum(floors)
+    order = sorted(range(len(items)), key=lambda i: (floors[i] - units[i], items[i][0]))
+    for i in order[: max(residual, 0)]:
+        floors[i] += 1
+    return [(el, f / scale) for (el, _), f in zip(items, floors)]
+
+
 def _canonical(items: Iterable[tuple[str, float]]) -> str:
-    rounded = [(el, round(a, CANONICAL_DECIMALS)) for el, a in items]
+    rounded = _rounded(items)
     rounded.sort(key=lambda t: (-t[1], t[0]))
     return "".join(f"{el}{_fmt(a)}" for el, a in rounded if a > 0)
 
