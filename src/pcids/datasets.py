@@ -105,6 +105,7 @@ import pandas as pd
 
 from pcids.composition import PERIODIC_TABLE, Composition, parse_formula
 from pcids.errors import FormulaError, PcidsError
+from pcids.elastic import poisson_ratio, youngs_modulus
 
 __all__ = [
     "DATASETS",
@@ -163,7 +164,7 @@ REASONS: dict[str, str] = {
     "implausible value": "a value outside physical bounds (Dmax outside [0.05, 100] mm, non-positive modulus, nu < 0)",
     "missing value": "no usable target in the row",
     "not melt-quenched": "thin film / powder made by deposition or mechanical alloying: says nothing about GFA",
-    "ambiguous label": "one record lists several outcomes, e.g. ['AM' 'AC']",
+    "ambiguous label": "one record lists several outcomes (['AM' 'AC']) or an unknown label",
     "crystalline cast of unknown size": "a non-amorphous cast rod of unknown size only bounds Dmax from above",
     "no GFA information": "DMREF row with neither an amorphous label nor a Dmax (temperatures only)",
 }
@@ -333,8 +334,7 @@ def _elastic() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]
         comp: Composition = grp["comp"]
         g = statistics.fmean(grp["G"]) if grp["G"] else math.nan
         k = statistics.fmean(grp["K"]) if grp["K"] else math.nan
-        e = 9 * k * g / (3 * k + g)
-        nu = (3 * k - 2 * g) / (2 * (3 * k + g))
+        e, nu = float(youngs_modulus(g, k)), float(poisson_ratio(g, k))
         note = _ELASTIC_NOTES.get(grp["raws"][0].strip(), "")
         records.append(
             dict(
