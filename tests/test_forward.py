@@ -1,0 +1,146 @@
+"""ForwardModel: sklearn contract, learning, determinism, save/load safety."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from pcids.errors import ModelFileError, NotFittedError, PcidsError
+from pcids.models.forward import PAPER_HYPERPARAMETERS, ForwardModel
+
+
+def _toy(n: int = 120, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Descriptor-like inputs on the real scales (VEC, Tm, chi, r) and a smooth target."""
+    rng = np.random.default_rng(seed)
+    X = np.column_stack(
+        [rng.uniform(3, 9, n), rng.uniform(900, 2000, n), rng.uniform(1.2, 2.0, n), rng.uniform(125, 170, n)]
+    )
+    y = 30 + 4 * (X[:, 0] - 6) + 0.01 * (X[:, 1] - 1400) - 0.8 * (X[:, 3] - 145) + 0.02 * (X[:, 3] - 145) ** 2
+    return X, y
+
+
+def _small(**kw) -> ForwardModel:
+    params = dict(hidden_layer_sizes=(16, 16), dropout=0.0, learning_rate=0.01, epochs=300, seed=3)
+    params.update(kw)
+    return ForwardModel(**params)
+
+
+def test_learns_a_smooth_target_and_generalises():
+    X, y = _toy(160)
+    m = _small().fit(X[:120], y[:120])
+    resid = m.predict(X[120:]) - y[120:]
+    r2 = 1 - np.sum(resid**2) / np.sum((y[120:] - y[120:].mean()) ** 2)
+    assert r2 > 0.95
+    assert m.score(X[:120], y[:120]) > 0.97  # RegressorMixin.score is R²
+    assert m.loss_curve_[-1] < 0.1 * m.loss_curve_[0]
+
+
+def test_same_seed_same_numbers_and_different_seed_differs():
+    X, y = _toy()
+    a = _small().fit(X, y).predict(X)
+    b = _small().fit(X, y).predict(X)
+    c = _small(seed=4).fit(X, y).predict(X)
+    np.testing.assert_array_equal(a, b)
+    assert np.max(np.abs(a - c)) > 1e-4
+
+
+def test_fit_does_not_touch_global_rng():
+    X, y = _toy(40)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    _small(epochs=5).fit(X, y)
+    np.testing.assert_array_equal(torch.rand(3).numpy(), expected.numpy())
+
+
+def test_sklearn_contract():
+    m = ForwardModel(hidden_layer_sizes=(8,), epochs=10)
+    assert m.get_params()["hidden_layer_sizes"] == (8,)
+    m2 = clone(m).set_params(dropout=0.2)
+    assert m2.dropout == 0.2 and m.dropout == 0.0
+    assert not hasattr(m, "module_")
+    with pytest.raises(NotFittedError, match="ForwardModel"):
+        m.predict(np.zeros((1, 4)))
+
+
+def test_paper_configurations():
+    g, k = ForwardModel.paper("G"), ForwardModel.paper("K")
+    assert g.hidden_layer_sizes == (450, 450) and g.learning_rate == 0.007 and g.epochs == 2000
+    assert k.hidden_layer_sizes == (600, 600) and k.dropout == 0.1 and k.learning_rate == 0.009 and k.epochs == 2100
+    assert g.dropout == PAPER_HYPERPARAMETERS["G"]["dropout"] < 1.0
+    with pytest.raises(PcidsError, match="'G' or 'K'"):
+        ForwardModel.paper("E")
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [({"dropout": 1.0}, "dropout"), ({"epochs": 0}, "epochs"), ({"learning_rate": -1.0}, "learning_rate")],
+)
+def test_bad_hyperparameters_are_named(kw, match):
+    X, y = _toy(20)
+    with pytest.raises(PcidsError, match=match):
+        _small(**kw).fit(X, y)
+
+
+def test_bad_data_is_rejected_clearly():
+    X, y = _toy(20)
+    with pytest.raises(PcidsError, match="rows"):
+        _small().fit(X, y[:-1])
+    y_nan = y.copy()
+    y_nan[3] = np.nan
+    with pytest.raises(PcidsError, match="NaN"):
+        _small().fit(X, y_nan)
+    m = _small(epochs=5).fit(X, y)
+    with pytest.raises(PcidsError, match="columns"):
+        m.predict(X[:, :3])
+
+
+def test_folded_layers_reproduce_predict():
+    X, y = _toy(60)
+    m = _small(dropout=0.2).fit(X, y)
+    h = X
+    layers = m.folded_layers()
+    for i, (W, b) in enumerate(layers):
+        h = h @ W + b
+        if i < len(layers) - 1:
+            h = np.maximum(h, 0)
+    assert layers[-1][0].shape[1] == 1
+    np.testing.assert_allclose(h[:, 0], m.predict(X), rtol=1e-4, atol=1e-3)
+
+
+def test_save_load_roundtrip(tmp_path):
+    X, y = _toy(60)
+    m = _small(dropout=0.1).fit(X, y)
+    m.save(tmp_path / "g", data_hash="abc", metrics={"r2": 0.9})
+    loaded = ForwardModel.load(tmp_path / "g")
+    np.testing.assert_array_equal(loaded.predict(X), m.predict(X))
+    assert loaded.get_params() == m.get_params()
+    meta = loaded.metadata_
+    assert meta["data_hash"] == "abc" and meta["feature_names"] == ["VEC", "Tm", "chi", "r"]
+    with pytest.raises(ModelFileError, match="exists"):
+        m.save(tmp_path / "g")
+
+
+def test_corrupted_truncated_and_mismatched_files_fail_clearly(tmp_path):
+    X, y = _toy(40)
+    _small(epochs=5).fit(X, y).save(tmp_path / "m")
+    pt, js = tmp_path / "m.pt", tmp_path / "m.json"
+    blob = pt.read_bytes()
+    pt.write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(ModelFileError, match="corrupted or truncated"):
+        ForwardModel.load(tmp_path / "m")
+    pt.write_bytes(blob)
+    meta = json.loads(js.read_text())
+    meta["hyperparameters"]["hidden_layer_sizes"] = [17, 16]
+    js.write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="do not match"):
+        ForwardModel.load(tmp_path / "m")
+    js.write_text("{not json")
+    with pytest.raises(ModelFileError, match="not valid JSON"):
+        ForwardModel.load(tmp_path / "m")
+    with pytest.raises(ModelFileError, match="not found"):
+        ForwardModel.load(tmp_path / "absent")
