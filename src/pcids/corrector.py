@@ -222,16 +222,19 @@ def lattice_size(
     return Lattice.around(start, E=E, h=h, bounds=bounds, fixed=fixed).size
 
 
-def _smallest(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k smallest scores, ties by index, sorted."""
+def _smallest(scores: np.ndarray, k: int, order: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the k smallest scores, ties by ``order`` (default: index), sorted."""
+    if order is None:
+        order = np.arange(len(scores))
     if len(scores) > k:
         kth = np.partition(scores, k - 1)[k - 1]
         less = np.flatnonzero(scores < kth)
-        eq = np.flatnonzero(scores == kth)[: k - len(less)]
+        eq = np.flatnonzero(scores == kth)
+        eq = eq[np.argsort(order[eq], kind="stable")][: k - len(less)]
         idx = np.concatenate([less, eq])
     else:
         idx = np.arange(len(scores))
-    return idx[np.lexsort((idx, scores[idx]))]
+    return idx[np.lexsort((order[idx], scores[idx]))]
 
 
 def correct(
@@ -246,6 +249,7 @@ def correct(
     elements: Sequence[str] | None = None,
     chunk_size: int = 500_000,
     progress: bool = False,
+    prune: bool = True,
 ) -> pd.DataFrame:
     """Best ``top_k`` lattice compositions around ``start`` under ``score`` (lower is better).
 
@@ -260,12 +264,16 @@ def correct(
         Inclusive at.% limits; ``None`` for an open side.
     fixed : {element: at.%}, optional
         Elements held at one value (a multiple of h).
+    prune : bool
+        With a :class:`FeatureScorer` that has a ``lower_bound``, skip groups
+        of candidates that provably cannot enter the top k (same result).
 
     Returns
     -------
     DataFrame with columns ``formula`` (as written, in element order), one
     at.% column per element and ``score``, sorted best first; ``attrs`` holds
-    ``n_candidates``, ``elements``, ``E`` and ``h``.
+    ``n_candidates`` (lattice size), ``n_scored`` (candidates actually
+    scored; smaller than the lattice only with pruning), ``elements``, ``E``, ``h``.
     """
     if not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise DesignError(f"top_k must be a positive integer, got {top_k!r}")
@@ -275,8 +283,9 @@ def correct(
             f"the search box holds {lat.size:,} candidates (limit {MAX_CANDIDATES:,}); use a smaller E, a coarser h, "
             "fixed elements or bounds"
         )
-    best_units = np.zeros((0, len(lat.elements)), dtype=np.int64)
-    best_scores = np.zeros(0)
+    pruning = isinstance(score, FeatureScorer) and score.lower_bound is not None and prune
+    top = _TopK(top_k, len(lat.elements))
+    n_scored = 0
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -284,26 +293,22 @@ def correct(
         bar = tqdm(total=lat.size, unit="cand", unit_scale=True, desc="corrector", leave=False)
     try:
         for units in lat.iter_chunks(chunk_size):
-            s = np.asarray(score(lat.to_percent(units)), dtype=np.float64).reshape(-1)
-            if s.shape[0] != units.shape[0]:
-                raise DesignError(f"the scorer returned {s.shape[0]} scores for {units.shape[0]} compositions")
-            s = np.where(np.isnan(s), np.inf, s)
-            idx = _smallest(s, top_k)
-            # Previous best come first, so ties keep enumeration order.
-            cand_u = np.concatenate([best_units, units[idx]])
-            cand_s = np.concatenate([best_scores, s[idx]])
-            keep = _smallest(cand_s, top_k)
-            best_units, best_scores = cand_u[keep], cand_s[keep]
+            if pruning:
+                n_scored += _pruned_chunk(units, lat, score, top)  # type: ignore[arg-type]
+            else:
+                top.push(units, _checked_scores(score, lat.to_percent(units), units.shape[0]))
+                n_scored += units.shape[0]
             if bar is not None:
                 bar.update(units.shape[0])
     finally:
         if bar is not None:
             bar.close()
+    best_units, best_scores = top.units, top.scores
     pct = lat.to_percent(best_units)
     out = pd.DataFrame(pct, columns=lat.elements)
     out.insert(0, "formula", [_formula(lat.elements, row) for row in pct])
     out["score"] = best_scores
-    out.attrs.update(n_candidates=lat.size, elements=lat.elements, E=float(E), h=float(h))
+    out.attrs.update(n_candidates=lat.size, n_scored=n_scored, elements=lat.elements, E=float(E), h=float(h))
     return out
 
 
@@ -311,18 +316,152 @@ def _formula(elements: Sequence[str], amounts: np.ndarray) -> str:
     return "".join(f"{e}{float(a):.6g}" for e, a in zip(elements, amounts))
 
 
-def linear_feature_scorer(
-    property_matrix: np.ndarray, features_score: Callable[[np.ndarray], np.ndarray]
-) -> Scorer:
-    """A scorer for models whose inputs are linear in the fractions.
+class FeatureScorer:
+    """A scorer whose model reads features linear in the fractions: ``X = (A / 100) @ P``.
 
-    ``features = (A / 100) @ property_matrix``, then ``features_score(features)``;
-    the paper's four descriptors are of this form
-    (:func:`pcids.elements.property_matrix` of the elements).
+    The paper's four descriptors are of this form (``P`` is
+    :func:`pcids.elements.property_matrix` of the elements), so computing them
+    costs next to nothing. ``lower_bound(lo, hi)``, if given, must return for
+    each feature box (rows of ``lo``/``hi``, shape (c, d)) a number no larger
+    than the score of any point in the box (e.g. interval bound propagation
+    through a network, minus a float-rounding slack); the corrector then
+    skips whole groups of candidates, and still returns the grid's optimum.
     """
-    P = np.asarray(property_matrix, dtype=np.float64) / 100.0
 
-    def score(A: np.ndarray) -> np.ndarray:
-        return features_score(A @ P)
+    def __init__(
+        self,
+        property_matrix: np.ndarray,
+        score_features: Callable[[np.ndarray], np.ndarray],
+        lower_bound: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    ):
+        self.property_matrix = np.asarray(property_matrix, dtype=np.float64)
+        self.score_features = score_features
+        self.lower_bound = lower_bound
+        self._P = self.property_matrix / 100.0
 
-    return score
+    def features(self, A: np.ndarray) -> np.ndarray:
+        return A @ self._P
+
+    def __call__(self, A: np.ndarray) -> np.ndarray:
+        return self.score_features(self.features(A))
+
+
+def linear_feature_scorer(property_matrix: np.ndarray, features_score: Callable[[np.ndarray], np.ndarray]) -> FeatureScorer:
+    """Shortcut for :class:`FeatureScorer` without a bound."""
+    return FeatureScorer(property_matrix, features_score)
+
+
+def _checked_scores(score: Callable[[np.ndarray], np.ndarray], X: np.ndarray, m: int) -> np.ndarray:
+    s = np.asarray(score(X), dtype=np.float64).reshape(-1)
+    if s.shape[0] != m:
+        raise DesignError(f"the scorer returned {s.shape[0]} scores for {m} compositions")
+    return np.where(np.isnan(s), np.inf, s)
+
+
+class _TopK:
+    """The k best (score, units) seen so far; ties keep first-seen order."""
+
+    def __init__(self, k: int, n: int):
+        self.k = k
+        self.units = np.zeros((0, n), dtype=np.int64)
+        self.scores = np.zeros(0)
+        self.order = np.zeros(0, dtype=np.int64)  # tie-break: enumeration position
+        self._seen = 0
+
+    @property
+    def threshold(self) -> float:
+        """Score a candidate must beat (or tie) to enter: inf until k are held."""
+        return float(self.scores[-1]) if len(self.scores) >= self.k else np.inf
+
+    def push(self, units: np.ndarray, scores: np.ndarray, order: np.ndarray | None = None) -> None:
+        if order is None:
+            order = self._seen + np.arange(len(scores))
+            self._seen += len(scores)
+        idx = _smallest(scores, self.k, order)
+        u = np.concatenate([self.units, units[idx]])
+        s = np.concatenate([self.scores, scores[idx]])
+        o = np.concatenate([self.order, order[idx]])
+        keep = np.lexsort((o, s))[: self.k]
+        self.units, self.scores, self.order = u[keep], s[keep], o[keep]
+
+
+#: Cells holding at most this many candidates are scored outright.
+_LEAF = 32
+
+
+def _pruned_chunk(units: np.ndarray, lat: Lattice, scorer: FeatureScorer, top: _TopK) -> int:
+    """Branch and bound on a feature-space grid refined level by level; returns the number scored.
+
+    At level l the chunk's feature range is cut into 2^l cells per feature.
+    Each occupied cell is bounded (over the box of its own points); cells
+    whose bound exceeds the current k-th best are dropped, one probe point
+    per surviving cell is scored (so the threshold tightens early), small
+    cells are scored outright, and the rest go to the next level.
+    """
+    base = top._seen
+    top._seen += len(units)
+    X = scorer.features(lat.to_percent(units))
+    d = X.shape[1]
+    lo = X.min(axis=0)
+    span = X.max(axis=0) - lo
+    span = np.where(span > 0, span, 1.0)
+    scored = np.zeros(len(units), dtype=bool)
+
+    def score(rows: np.ndarray) -> None:
+        rows = rows[~scored[rows]]
+        if len(rows):
+            s = _checked_scores(scorer.score_features, X[rows], len(rows))
+            top.push(units[rows], s, base + rows)
+            scored[rows] = True
+
+    alive = np.arange(len(units))
+    max_level = max(1, 62 // d)
+    for level in range(1, max_level + 1):
+        if len(alive) == 0:
+            break
+        cells = 2**level
+        q = np.minimum(((X[alive] - lo) / span * cells).astype(np.int64), cells - 1)
+        key = q[:, 0].copy()
+        for j in range(1, d):
+            key = key * cells + q[:, j]
+        order = np.argsort(key, kind="stable")
+        alive, key = alive[order], key[order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        counts = np.diff(np.r_[starts, len(key)])
+        Xs = X[alive]
+        glo = np.minimum.reduceat(Xs, starts, axis=0)
+        ghi = np.maximum.reduceat(Xs, starts, axis=0)
+        lb = np.asarray(scorer.lower_bound(glo, ghi), dtype=np.float64).reshape(-1)  # type: ignore[misc]
+        lb = np.where(np.isnan(lb), -np.inf, lb)
+        # Probe the most promising cells first, then prune with the tightened threshold.
+        promising = np.argsort(lb, kind="stable")
+        promising = promising[lb[promising] <= top.threshold]
+        score(alive[starts[promising]])
+        keep_cell = lb <= top.threshold
+        small = keep_cell & (counts <= _LEAF)
+        cell_of = np.repeat(np.arange(len(starts)), counts)
+        score(alive[small[cell_of]])
+        alive = alive[(keep_cell & ~small)[cell_of]]
+        alive = alive[~scored[alive]]
+    score(alive)
+    return int(scored.sum())
+
+
+def interval_bounds(
+    layers: Sequence[tuple[np.ndarray, np.ndarray]], lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sound output interval of a ReLU network over input boxes (interval bound propagation).
+
+    ``layers`` are (weight (in, out), bias) with ReLU between them (e.g.
+    :meth:`pcids.models.forward.ForwardModel.folded_layers`); ``lo``/``hi``
+    have shape (c, in). Returns (lower, upper), each (c, out).
+    """
+    c = (np.asarray(lo, dtype=np.float64) + np.asarray(hi, dtype=np.float64)) / 2
+    r = (np.asarray(hi, dtype=np.float64) - np.asarray(lo, dtype=np.float64)) / 2
+    last = len(layers) - 1
+    for i, (W, b) in enumerate(layers):
+        c, r = c @ W + b, r @ np.abs(W)
+        if i < last:
+            low, up = np.maximum(c - r, 0.0), np.maximum(c + r, 0.0)
+            c, r = (low + up) / 2, (up - low) / 2
+    return c - r, c + r

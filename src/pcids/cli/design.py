@@ -1,0 +1,154 @@
+"""``pcids design``: elements and target moduli in, ranked compositions with evidence out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+
+def parse_bounds(items: list[str]) -> dict[str, tuple[float | None, float | None]]:
+    """``["Fe=0:10", "Ti=30:"]`` -> {"Fe": (0, 10), "Ti": (30, None)}."""
+    from pcids.errors import DesignError
+
+    out: dict[str, tuple[float | None, float | None]] = {}
+    for item in items:
+        el, sep, rng = item.partition("=")
+        lo, colon, hi = rng.partition(":")
+        if not sep or not colon or not el.strip():
+            raise DesignError(f"--bounds {item!r}: expected ELEMENT=MIN:MAX, e.g. Fe=0:10 (either side may be empty)")
+        try:
+            out[el.strip()] = (float(lo) if lo.strip() else None, float(hi) if hi.strip() else None)
+        except ValueError:
+            raise DesignError(f"--bounds {item!r}: MIN and MAX must be numbers (at.%)") from None
+    return out
+
+
+def parse_fixed(items: list[str]) -> dict[str, float]:
+    """``["Be=25"]`` -> {"Be": 25.0}."""
+    from pcids.errors import DesignError
+
+    out: dict[str, float] = {}
+    for item in items:
+        el, sep, v = item.partition("=")
+        try:
+            if not sep or not el.strip():
+                raise ValueError
+            out[el.strip()] = float(v)
+        except ValueError:
+            raise DesignError(f"--fixed {item!r}: expected ELEMENT=AT%, e.g. Be=25") from None
+    return out
+
+
+def command(
+    elements: List[str] = typer.Argument(..., help="2 to 7 element symbols, e.g. Ti Zr Be Fe."),
+    G: Optional[float] = typer.Option(None, "--G", help="Target shear modulus (GPa)."),
+    K: Optional[float] = typer.Option(None, "--K", help="Target bulk modulus (GPa)."),
+    E_target: Optional[float] = typer.Option(None, "--E", help="Target Young's modulus (GPa)."),
+    nu: Optional[float] = typer.Option(None, "--nu", help="Target Poisson's ratio."),
+    tolerance: float = typer.Option(0.02, "--tolerance", "-t", help="Largest acceptable error (relative: 0.02 = 2 %)."),
+    absolute: bool = typer.Option(False, "--absolute", help="Errors in GPa instead of relative."),
+    aggregate: str = typer.Option("max", "--aggregate", help="Combine the targets' errors by 'max' or 'sum'."),
+    size: float = typer.Option(5.0, "--size", "-s", help="Corrector half-width E (at.%; the paper's E)."),
+    step: float = typer.Option(1.0, "--step", "-h", help="Lattice step h (at.%; must divide 100)."),
+    top_k: int = typer.Option(10, "--top-k", "-k", help="Candidates to return."),
+    gfa_threshold: Optional[float] = typer.Option(2.0, "--gfa-threshold", help="Dmax (mm) a candidate must reach."),
+    no_gfa: bool = typer.Option(False, "--no-gfa", help="Skip the glass-forming-ability check."),
+    bounds: List[str] = typer.Option([], "--bounds", "-b", help="ELEMENT=MIN:MAX at.% (repeatable), e.g. Fe=0:10."),
+    fixed: List[str] = typer.Option([], "--fixed", help="ELEMENT=AT% held fixed (repeatable), e.g. Be=25."),
+    max_iterations: int = typer.Option(4, "--max-iterations", help="Corrector searches allowed."),
+    json_out: bool = typer.Option(False, "--json", help="Print the whole result as JSON."),
+    csv: Optional[Path] = typer.Option(None, "--csv", help="Write the candidates table to this CSV."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Write the parallel-coordinates figure (PNG/PDF/SVG)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite --csv / --plot files."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Design compositions of ELEMENTS with the target moduli that should cast as bulk glasses.
+
+    Runs the predictor-corrector scheme: the inverse model proposes a
+    composition, the corrector searches every composition within +-SIZE at.%
+    (step STEP, summing to 100) for the smallest error to the targets, and
+    the GFA model checks P(Dmax >= threshold); if nothing passes, the search
+    recentres and widens. Example: pcids design Ti Zr Be Fe --G 36 --K 105
+    """
+    from pcids.cli._common import console, print_json, refuse_overwrite, warnings_to_stderr
+
+    for p in (csv, plot):
+        if p is not None:
+            refuse_overwrite(p, force)
+    targets = {k: v for k, v in {"G": G, "K": K, "E": E_target, "nu": nu}.items() if v is not None}
+    from pcids.design import design
+
+    with warnings_to_stderr():
+        result = design(
+            elements,
+            targets,
+            tolerance=tolerance,
+            relative=not absolute,
+            aggregate=aggregate,
+            E=size,
+            h=step,
+            top_k=top_k,
+            gfa_threshold_mm=None if no_gfa else gfa_threshold,
+            bounds=parse_bounds(bounds),
+            fixed=parse_fixed(fixed),
+            max_iterations=max_iterations,
+            progress=not quiet and not json_out,
+        )
+    if csv is not None:
+        result.to_csv(csv, overwrite=force)
+    if plot is not None:
+        result.plot(plot)
+    if json_out:
+        import json
+
+        print_json(json.loads(result.to_json()))
+        return
+    _print(result, console, relative=not absolute)
+
+
+def _print(result, console, relative: bool) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    style = "green" if result.success else "yellow"
+    console.print(f"[{style}]{result.message}[/]", highlight=False)
+    tgt = ", ".join(f"{k} = {v:g}" for k, v in result.targets.items())
+    table = Table(title=f"{'-'.join(result.elements)}: {tgt}")
+    cols = ["#", "composition", "G (GPa)", "K (GPa)", "E (GPa)", "nu", "error", "P(Dmax)", "Dmax mm", "status", "nearest known (L1)", "step"]
+    for c in cols:
+        table.add_column(c, justify="left" if c in ("composition", "status", "nearest known (L1)", "step") else "right")
+    for _, r in result.candidates.iterrows():
+        err = f"{100 * r.error:.2f} %" if relative else f"{r.error:.3g}"
+        table.add_row(
+            str(r["rank"]),
+            r.composition + ("" if r.in_domain else " [red]*[/]"),
+            f"{r.G:.1f} ± {r.G_std:.1f}",
+            f"{r.K:.1f} ± {r.K_std:.1f}",
+            f"{r.E:.1f} ± {r.E_std:.1f}",
+            f"{r.nu:.3f}",
+            err,
+            "-" if r.p_gfa != r.p_gfa else f"{r.p_gfa:.2f}",
+            "-" if r.dmax_mm != r.dmax_mm else f"{r.dmax_mm:.1f}",
+            r.status,
+            f"{r.nearest_known} ({r.nearest_L1:.0f})",
+            r.step,
+        )
+    console.print(table)
+    if not result.candidates["in_domain"].all():
+        console.print("[red]*[/] outside the forward models' training domain (extrapolation)")
+    for t in result.trace:
+        console.print("  " + _trace_line(t), highlight=False, style="dim")
+
+
+def _trace_line(t: dict) -> str:  # type: ignore[type-arg]
+    if t["step"] == "predictor":
+        return f"predictor: {t['composition']} (error {t['error']:.3g}; G, K for the inverse model {t['how']})"
+    if t["step"].startswith("corrector"):
+        s = (
+            f"{t['step']}: around {t['centre']}, E = {t['E']:g}, h = {t['h']:g}: {t['n_candidates']:,} candidates "
+            f"({t['n_scored']:,} scored, the rest provably worse), best {t['best']} (error {t['best_error']:.3g}), "
+            f"{t['n_pass_both']} pass both checks"
+        )
+        return s + (f"; {t['next']}" if "next" in t else "")
+    return f"{t['step']}: {t.get('reason', '')}"
