@@ -23,7 +23,39 @@ from pcids.errors import (
     UnsupportedElementError,
 )
 
+# Models import torch; they load on first use so ``import pcids`` (and ``pcids --help``) stay fast.
+_LAZY_MODELS = {
+    "ForwardModel": "pcids.models.forward",
+    "ForwardEnsemble": "pcids.models.ensemble",
+    "ElasticModel": "pcids.models.ensemble",
+    "load_elastic_model": "pcids.models.ensemble",
+    "InverseModel": "pcids.models.inverse",
+    "propose": "pcids.models.inverse",
+    "load_inverse_model": "pcids.models.inverse",
+    "GFAModel": "pcids.models.gfa",
+    "load_gfa_model": "pcids.models.gfa",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY_MODELS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pcids' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
 __all__ = [
+    "ForwardModel",
+    "ForwardEnsemble",
+    "ElasticModel",
+    "load_elastic_model",
+    "InverseModel",
+    "propose",
+    "load_inverse_model",
+    "GFAModel",
+    "load_gfa_model",
     "__version__",
     "Composition",
     "parse_formula",

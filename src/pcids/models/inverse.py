@@ -68,8 +68,14 @@ LOSSES = ("dkidn", "ridn")
 HEADS = ("linear", "softmax")
 FEATURES = ("mass", "properties")
 ORDERS = ("canonical", "as_written")
+SLOT_ORDERS = ("typical", "mass", "given")
 SLOT_PROPERTIES = ("vec", "tm_K", "chi", "r_pm")
 SHIPPED_STEM = "inverse_elastic"
+#: Hyperparameters of the shipped model (chosen by benchmarks/inverse_accuracy.py).
+SHIPPED_PARAMS: dict[str, Any] = dict(
+    loss="dkidn", head="softmax", features="properties", slot_order="typical",
+    hidden_layer_sizes=(210, 210, 210), dropout=0.2, lr=0.01, epochs=1000, n_ensemble=1,
+)
 
 
 # ---------------------------------------------------------------------------
@@ -96,7 +102,7 @@ def encode(G: Sequence[float], K: Sequence[float], element_lists: Sequence[Seque
 
 
 def elastic_training_data(
-    df: pd.DataFrame | None = None, order: str = "canonical"
+    df: pd.DataFrame | None = None, order: str = "as_written"
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, ...]], pd.DataFrame]:
     """(Y, A, element lists, rows) from :func:`pcids.datasets.load_elastic`.
 
@@ -161,6 +167,11 @@ def _slot_features(Y: np.ndarray, features: str) -> np.ndarray:
     return np.hstack([Y, extra.reshape(len(Y), -1)])
 
 
+def _apply_perm(Y: np.ndarray, A: np.ndarray | None, perm: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    Y = np.hstack([Y[:, :2], np.take_along_axis(Y[:, 2:], perm, axis=1)])
+    return Y, (None if A is None else np.take_along_axis(A, perm, axis=1))
+
+
 # ---------------------------------------------------------------------------
 # rounding onto the lattice
 
@@ -219,6 +230,13 @@ class InverseModel(BaseEstimator):
         Training settings (paper: 0.2, 0.01, 2800, 0.2, 0).
     n_ensemble : int
         Networks averaged, seeded ``seed + i``.
+    slot_order : {"typical", "mass", "given"}
+        How the model orders an alloy's elements before the network sees
+        them (outputs are returned in the order given either way).
+        ``"typical"``: by the element's median at.% in the training alloys
+        that contain it, descending (ties and unseen elements by mass);
+        ``"mass"``: by descending atomic mass; ``"given"``: as given (the
+        paper's behaviour: the answer then depends on the order).
     seed : int
         Seed of initialisation and dropout.
     """
@@ -235,6 +253,7 @@ class InverseModel(BaseEstimator):
         alpha: float = 0.2,
         weight_decay: float = 0.0,
         n_ensemble: int = 1,
+        slot_order: str = "typical",
         seed: int = 0,
     ):
         self.loss = loss
@@ -247,11 +266,12 @@ class InverseModel(BaseEstimator):
         self.alpha = alpha
         self.weight_decay = weight_decay
         self.n_ensemble = n_ensemble
+        self.slot_order = slot_order
         self.seed = seed
 
     # -- validation ----------------------------------------------------------
     def _validate_params(self) -> None:
-        for name, allowed in (("loss", LOSSES), ("head", HEADS), ("features", FEATURES)):
+        for name, allowed in (("loss", LOSSES), ("head", HEADS), ("features", FEATURES), ("slot_order", SLOT_ORDERS)):
             if getattr(self, name) not in allowed:
                 raise PcidsError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         if not (isinstance(self.epochs, (int, np.integer)) and self.epochs >= 1):
@@ -315,6 +335,9 @@ class InverseModel(BaseEstimator):
         mask = Y[:, 2:] > 0
         if np.any(A[~mask] != 0):
             raise PcidsError("A is non-zero at padded slots (mass 0)")
+        self._learn_order(Y, A)
+        perm = self._permutation(Y)
+        Y, A = _apply_perm(Y, A, perm)
         F = _slot_features(Y, self.features)
         self.mean_ = F.mean(axis=0)
         scale = F.std(axis=0)
@@ -367,6 +390,8 @@ class InverseModel(BaseEstimator):
 
         check_is_fitted(self, "modules_")
         Y = self._check_Y(Y)
+        perm = self._permutation(Y)
+        Y, _ = _apply_perm(Y, None, perm)
         X, m = self._inputs(Y)
         Xt, mt = torch.from_numpy(X), torch.as_tensor(m)
         outs = []
@@ -374,15 +399,43 @@ class InverseModel(BaseEstimator):
             for module in self.modules_:
                 module.eval()
                 outs.append(self._forward(module, Xt, mt).numpy().astype(float))
-        return np.mean(outs, axis=0) * m
+        P = np.mean(outs, axis=0) * m
+        out = np.zeros_like(P)
+        np.put_along_axis(out, perm, P, axis=1)  # back to the caller's slot order
+        return out
+
+    def _learn_order(self, Y: np.ndarray, A: np.ndarray) -> None:
+        """Median at.% of each training element (by mass), the 'typical' slot order."""
+        m = Y[:, 2:]
+        real = m > 0
+        masses = np.unique(m[real])
+        med = np.array([np.median(A[:, :][real & (np.abs(m - x) < 1e-6)]) for x in masses])
+        self.order_masses_ = masses
+        self.order_typical_ = med
+
+    def _permutation(self, Y: np.ndarray) -> np.ndarray:
+        """Per row, the slot indices in the model's order (padding stays last)."""
+        m = Y[:, 2:]
+        n = len(Y)
+        if self.slot_order == "given":
+            return np.tile(np.arange(N_SLOTS), (n, 1))
+        primary = np.zeros_like(m)
+        if self.slot_order == "typical":
+            fallback = float(np.median(self.order_typical_))
+            for x, v in zip(self.order_masses_, self.order_typical_):
+                primary[np.abs(m - x) < 1e-6] = v
+            unseen = (m > 0) & ~np.isin(np.round(m, 6), np.round(self.order_masses_, 6))
+            primary[unseen] = fallback
+        # lexsort: the last key is the primary one; padding (mass 0) sorts last
+        return np.lexsort(np.stack([-m, -primary, (m <= 0).astype(float)]), axis=-1)
 
     def predict_elements(self, element_lists: Sequence[Sequence[str]], G: Sequence[float], K: Sequence[float]) -> np.ndarray:
         """Raw predictions for alloys given as element lists, in the order given (no canonicalisation)."""
         return self.predict(encode(G, K, element_lists))
 
     def fit_elastic(self, df: pd.DataFrame | None = None) -> InverseModel:
-        """Fit on the bundled elastic data in canonical order (what the shipped model is)."""
-        Y, A, _, _ = elastic_training_data(df, order="canonical")
+        """Fit on the bundled elastic data (formula order as written; see ``slot_order``)."""
+        Y, A, _, _ = elastic_training_data(df)
         return self.fit(Y, A)
 
     def check_extrapolation(self, elements: Sequence[str], G: float, K: float) -> None:
@@ -420,13 +473,15 @@ class InverseModel(BaseEstimator):
         state["mean_"] = torch.as_tensor(self.mean_)
         state["scale_"] = torch.as_tensor(self.scale_)
         state["train_masses_"] = torch.as_tensor(self.train_masses_)
+        state["order_masses_"] = torch.as_tensor(self.order_masses_)
+        state["order_typical_"] = torch.as_tensor(self.order_typical_)
         params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()}
         meta = {
             "kind": KIND,
             "params": params,
             "inputs": ["G", "K"] + [f"mass_{i + 1}" for i in range(N_SLOTS)],
             "outputs": [f"at%_{i + 1}" for i in range(N_SLOTS)],
-            "element_order": "descending atomic mass (pcids.models.inverse.canonical_order)",
+            "slot_order": self.slot_order,
             "train_G_range": list(self.train_G_range_),
             "train_K_range": list(self.train_K_range_),
             "final_loss": [h[-1] for h in self.loss_history_],
@@ -448,6 +503,8 @@ class InverseModel(BaseEstimator):
             mean = state.pop("mean_").numpy().astype(float)
             scale = state.pop("scale_").numpy().astype(float)
             masses = state.pop("train_masses_").numpy().astype(float)
+            model.order_masses_ = state.pop("order_masses_").numpy().astype(float)
+            model.order_typical_ = state.pop("order_typical_").numpy().astype(float)
         except (KeyError, TypeError, PcidsError) as exc:
             raise ModelFileError(f"{path} does not describe an InverseModel: {exc}") from None
         model.mean_, model.scale_, model.train_masses_ = mean, scale, masses

@@ -1,0 +1,63 @@
+"""``pcids train inverse``: fit the inverse model on all bundled elastic data (how the shipped model is made)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def train_shipped_inverse(seed: int = 0, **overrides):
+    """Fit the shipped configuration (plus overrides) on ``load_elastic()``; returns (model, metadata)."""
+    from pcids.datasets import data_hash
+    from pcids.evaluation import inverse_metrics
+    from pcids.models.inverse import SHIPPED_PARAMS, InverseModel, elastic_training_data
+
+    Y, A, _, df = elastic_training_data()
+    params = {**SHIPPED_PARAMS, **{k: v for k, v in overrides.items() if v is not None}, "seed": seed}
+    model = InverseModel(**params).fit(Y, A)
+    meta = {
+        "data": "elastic",
+        "data_hash": data_hash("elastic"),
+        "n_train": int(len(Y)),
+        "seed": seed,
+        "train_metrics": inverse_metrics(A, model.predict(Y), Y[:, 2:] > 0),
+        "benchmark": "benchmarks/results/inverse_accuracy.md",
+    }
+    return model, meta
+
+
+def command(
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File stem to write .pt/.json (default: the shipped model in the package)."),
+    seed: int = typer.Option(0, help="Seed of the first network (ensemble members use seed, seed+1, ...)."),
+    loss: Optional[str] = typer.Option(None, help="dkidn or ridn."),
+    head: Optional[str] = typer.Option(None, help="linear (paper) or softmax."),
+    features: Optional[str] = typer.Option(None, help="mass (paper) or properties."),
+    slot_order: Optional[str] = typer.Option(None, help="typical, mass or given."),
+    hidden: Optional[str] = typer.Option(None, help="Hidden layer sizes, e.g. 210,210,210."),
+    epochs: Optional[int] = typer.Option(None, help="Override the number of epochs."),
+    alpha: Optional[float] = typer.Option(None, help="Weight of the sum penalty (dkidn)."),
+    n_ensemble: Optional[int] = typer.Option(None, "--ensemble", help="Networks averaged."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing model files."),
+) -> None:
+    """Train the inverse model (target G, K + elements -> at.%) on all bundled alloys and save it."""
+    import torch
+
+    from pcids.cli._common import print_json
+    from pcids.cli.train_forward import _hidden
+    from pcids.errors import PcidsError
+    from pcids.models.inverse import shipped_model_path
+
+    torch.set_num_threads(1)
+    stem = out if out is not None else shipped_model_path()
+    for suffix in (".pt", ".json"):
+        p = stem.with_suffix(suffix)
+        if p.exists() and not force:
+            raise PcidsError(f"{p} exists; pass --force to overwrite it")
+    model, meta = train_shipped_inverse(
+        seed=seed, loss=loss, head=head, features=features, slot_order=slot_order,
+        hidden_layer_sizes=_hidden(hidden) if hidden else None, epochs=epochs, alpha=alpha, n_ensemble=n_ensemble,
+    )
+    path = model.save(stem, overwrite=True, metadata=meta)
+    print_json({"saved": str(path), "params": model.get_params(), "train_metrics": meta["train_metrics"]})
