@@ -28,7 +28,8 @@ Decisions
   is given. The shipped classifier is trained for 2 mm; for another
   ``gfa_threshold_mm`` the verdict is the predicted Dmax >= that threshold
   (the probability column is still the classifier's, at its own threshold).
-  ``gfa_threshold_mm=None`` switches the check off.
+  ``gfa_threshold_mm=None`` switches the check off (the probability is
+  still reported when a GFA model is given).
 * **Correcting further.** When no candidate passes both checks, the next
   search is centred on the best candidate that meets the target with the
   highest GFA probability (or, if none meets the target, on the lowest
@@ -37,10 +38,10 @@ Decisions
   result then says plainly that nothing met both, and returns the best
   effort with ``status`` labelling what each candidate misses.
 * **Predictor with fewer than two moduli.** The inverse model needs G and K;
-  they are derived from any two targets (Eq. 1-2). With a single target the
-  missing modulus is taken at the training data's median Poisson's ratio
-  (0.36 in the bundled data), recorded in the trace; the objective still uses
-  only the given target.
+  they are derived from any two targets (Eq. 1-2). With a single modulus the
+  other is taken at the data's median Poisson's ratio (with nu alone, G at the
+  data's median G), recorded in the trace; the objective still uses only the
+  given target.
 * **Exactness and speed.** The corrector's scorer reads the four descriptors,
   which are linear in the fractions, and gives the corrector a sound lower
   bound of the error over boxes of descriptors (symbolic interval
@@ -63,7 +64,7 @@ import numpy as np
 import pandas as pd
 
 from pcids.composition import PERIODIC_TABLE, Composition
-from pcids.corrector import FeatureScorer, correct
+from pcids.corrector import FeatureScorer, correct, symbolic_bounds
 from pcids.elastic import bulk_from_poisson, derived_with_uncertainty
 from pcids.elements import check_elements, property_matrix
 from pcids.errors import DesignError, ExtrapolationWarning, PcidsError, UnknownElementError
@@ -162,14 +163,20 @@ def check_bounds(
     return {e: b for e, b in full.items() if e in bounds}, fixed
 
 
-def moduli_for_predictor(targets: Mapping[str, float], median_nu: float) -> tuple[float, float, str]:
-    """(G, K) for the inverse model from any targets (Eq. 1-2), and how they were obtained."""
+def moduli_for_predictor(targets: Mapping[str, float], median_nu: float, median_G: float = 30.0) -> tuple[float, float, str]:
+    """(G, K) for the inverse model from any targets (Eq. 1-2), and how they were obtained.
+
+    A lone modulus is paired with the data's median nu; a lone nu with the median G.
+    """
     t = dict(targets)
     G, K, E, nu = t.get("G"), t.get("K"), t.get("E"), t.get("nu")
     note = "given"
     if G is not None and K is not None:
         return G, K, note
-    if len(t) == 1:
+    if len(t) == 1 and nu is not None:
+        G = median_G
+        note = f"single target: G taken at the data median {median_G:.3g} GPa"
+    elif len(t) == 1:
         nu = median_nu
         note = f"single target: nu taken at the data median {median_nu:.3f}"
     if G is not None and nu is not None:
@@ -246,38 +253,9 @@ class Objective:
         return parts_arr.max(axis=0) if self.aggregate == "max" else parts_arr.sum(axis=0)
 
 
-def _symbolic_bounds(layers: Sequence[tuple[np.ndarray, np.ndarray]], lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Output interval of a ReLU network over input boxes, each neuron kept as an affine
-    function of the input plus an interval (symbolic interval propagation): far
-    tighter than plain interval arithmetic because it keeps the correlations
-    between neurons; unstable ReLUs are relaxed to [0, upper]."""
-    c = (lo + hi) / 2
-    r = (hi - lo) / 2
-    B, d = c.shape
-    W, b = layers[0]
-    A = np.broadcast_to(W[None], (B, d, W.shape[1]))
-    z = c @ W + b
-    elo = np.zeros_like(z)
-    ehi = np.zeros_like(z)
-    for W, b in layers[1:]:
-        rad = np.einsum("bdn,bd->bn", np.abs(A), r)
-        low, up = z - rad + elo, z + rad + ehi
-        act = low >= 0
-        A = A * act[:, None, :]
-        ehi = np.where(act, ehi, np.maximum(up, 0.0))
-        elo = np.where(act, elo, 0.0)
-        z = np.where(act, z, 0.0)
-        A = (A.reshape(B * d, -1) @ W).reshape(B, d, -1)
-        z = z @ W + b
-        Wp, Wn = np.maximum(W, 0.0), np.minimum(W, 0.0)
-        elo, ehi = elo @ Wp + ehi @ Wn, ehi @ Wp + elo @ Wn
-    rad = np.einsum("bdn,bd->bn", np.abs(A), r)
-    return z - rad + elo, z + rad + ehi
-
-
 def _member_bounds(members: Sequence[list[tuple[np.ndarray, np.ndarray]]], lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Bounds of the ensemble mean: the mean of the members' bounds, widened for float32."""
-    los, his = zip(*(_symbolic_bounds(layers, lo, hi) for layers in members))
+    los, his = zip(*(symbolic_bounds(layers, lo, hi) for layers in members))
     low = np.mean([x[:, 0] for x in los], axis=0)
     up = np.mean([x[:, 0] for x in his], axis=0)
     return low - _BOUND_SLACK * (1 + np.abs(low)), up + _BOUND_SLACK * (1 + np.abs(up))
@@ -447,10 +425,6 @@ def _nearest_known(comps: Sequence[Composition], data: pd.DataFrame) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def _median_nu() -> float:
-    from pcids.datasets import load_elastic
-
-    return float(load_elastic()["nu"].median())
 
 
 def _warn_target_range(targets: Mapping[str, float], data: pd.DataFrame) -> None:
@@ -566,7 +540,9 @@ def design(
             p = gfa.predict_proba_matrix(A / 100.0, elements)
             dmax = gfa.predict_dmax_matrix(A / 100.0, elements)
             df["p_gfa"], df["dmax_mm"] = p, dmax
-            if gfa_threshold_mm is not None and abs(gfa_threshold_mm - float(gfa.threshold_mm)) > 1e-9:
+            if gfa_threshold_mm is None:  # reported, not required
+                df["gfa_pass"] = True
+            elif abs(gfa_threshold_mm - float(gfa.threshold_mm)) > 1e-9:
                 df["gfa_pass"] = dmax >= gfa_threshold_mm
             else:
                 cut = float(gfa.decision_threshold_) if gfa_min_probability is None else float(gfa_min_probability)
@@ -577,7 +553,7 @@ def design(
         return df
 
     # -- predictor --------------------------------------------------------
-    G0, K0, how = moduli_for_predictor(targets, _median_nu())
+    G0, K0, how = moduli_for_predictor(targets, float(data["nu"].median()), float(data["G"].median()))
     from pcids.models.inverse import propose
 
     with warnings.catch_warnings():

@@ -1,0 +1,261 @@
+"""The PCIDS pipeline: input checks, sound bounds, exact pruned search, ranking, output files."""
+
+from __future__ import annotations
+
+import functools
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from pcids.composition import Composition
+from pcids.corrector import correct, symbolic_bounds
+from pcids.design import (
+    Objective,
+    check_bounds,
+    design,
+    make_scorer,
+    moduli_for_predictor,
+    project,
+)
+from pcids.elastic import bulk_from_poisson, derived_with_uncertainty
+from pcids.errors import DesignError, ExtrapolationWarning, PcidsError, UnknownElementError, UnsupportedElementError
+
+torch.set_num_threads(1)
+
+
+@functools.lru_cache(maxsize=1)
+def tiny_models():
+    """Small but real models trained on the bundled data (seconds, not minutes)."""
+    from pcids.datasets import load_elastic, load_gfa
+    from pcids.models.ensemble import ElasticModel, ForwardEnsemble
+    from pcids.models.gfa import GFAModel
+    from pcids.models.inverse import InverseModel
+
+    df = load_elastic()
+    fe = dict(n_members=3, hidden_layer_sizes=(24, 24), epochs=250, calibration_folds=0)
+    fwd = ElasticModel(G=ForwardEnsemble(**fe), K=ForwardEnsemble(**fe)).fit(df.formula, df[["G", "K"]])
+    inv = InverseModel(hidden_layer_sizes=(32, 32), epochs=200).fit_elastic(df)
+    gfa = GFAModel(max_iter=15, calibration_folds=2).fit(load_gfa())
+    return fwd, inv, gfa
+
+
+def run(elements=("Ti", "Zr", "Be", "Fe"), targets=None, **kw):
+    fwd, inv, gfa = tiny_models()
+    return design(list(elements), targets or {"G": 36, "K": 105}, forward=fwd, inverse=inv, gfa=gfa, **kw)
+
+
+# --------------------------------------------------------------------- bounds
+
+
+def test_symbolic_bounds_contain_the_network_outputs():
+    fwd, _, _ = tiny_models()
+    rng = np.random.default_rng(0)
+    layers = fwd.G_.members_[0].folded_layers()
+    centre = np.array([[5.0, 1500.0, 1.6, 150.0]]) + rng.normal(size=(40, 4)) * [0.5, 150, 0.1, 5]
+    half = rng.uniform(0, 1, size=(40, 4)) * [0.2, 60, 0.03, 2]
+    lo, hi = symbolic_bounds(layers, centre - half, centre + half)
+    member = fwd.G_.members_[0]
+    for b in range(40):
+        pts = centre[b] + (rng.uniform(-1, 1, size=(200, 4)) * half[b])
+        y = member.predict(pts)
+        assert np.all(y >= lo[b, 0] - 1e-9) and np.all(y <= hi[b, 0] + 1e-9)
+    # Degenerate boxes are exact.
+    lo0, hi0 = symbolic_bounds(layers, centre, centre)
+    np.testing.assert_allclose(lo0[:, 0], member.predict(centre), rtol=1e-6)
+    np.testing.assert_allclose(hi0[:, 0], member.predict(centre), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "targets,relative,agg",
+    [({"G": 36, "K": 105}, True, "max"), ({"E": 95, "nu": 0.35}, True, "sum"), ({"nu": 0.37, "G": 30}, False, "max")],
+)
+def test_objective_lower_bound_is_sound(targets, relative, agg):
+    obj = Objective(targets, relative=relative, aggregate=agg)
+    rng = np.random.default_rng(1)
+    G_lo = rng.uniform(20, 50, 300)
+    K_lo = rng.uniform(60, 150, 300)
+    G_hi, K_hi = G_lo + rng.uniform(0, 8, 300), K_lo + rng.uniform(0, 20, 300)
+    lb = obj.lower_bound(G_lo, G_hi, K_lo, K_hi)
+    for _ in range(30):
+        G = G_lo + rng.uniform(0, 1, 300) * (G_hi - G_lo)
+        K = K_lo + rng.uniform(0, 1, 300) * (K_hi - K_lo)
+        assert np.all(obj.error(G, K) >= lb - 1e-12)
+    # Tight on points.
+    np.testing.assert_allclose(obj.lower_bound(G_lo, G_lo, K_lo, K_lo), obj.error(G_lo, K_lo), rtol=1e-9, atol=1e-12)
+
+
+def test_objective_values():
+    obj = Objective({"G": 36, "K": 105})
+    assert obj.error(np.array([38.18]), np.array([105.62]))[0] == pytest.approx(2.18 / 36)
+    assert Objective({"G": 36, "K": 105}, aggregate="sum").error(np.array([38.18]), np.array([105.62]))[0] == pytest.approx(
+        2.18 / 36 + 0.62 / 105
+    )
+    assert Objective({"G": 36}, relative=False).error(np.array([38.18]), np.array([1.0]))[0] == pytest.approx(2.18)
+    with pytest.raises(DesignError, match="aggregate"):
+        Objective({"G": 36}, aggregate="mean")
+
+
+@pytest.mark.parametrize("elements,start,h", [(["Zr", "Cu", "Ni", "Al", "Ti"], "Zr45Cu25Ni10Al10Ti10", 1.0), (["Ti", "Zr", "Be", "Fe"], "Ti44Zr22Be30Fe4", 0.5)])
+def test_pruned_search_returns_the_same_top_k_as_full_search(elements, start, h):
+    fwd, _, _ = tiny_models()
+    scorer = make_scorer(fwd, elements, Objective({"G": 34, "K": 110}))
+    assert scorer.lower_bound is not None
+    pruned = correct(start, scorer, E=5, h=h, top_k=15)
+    full = correct(start, scorer, E=5, h=h, top_k=15, prune=False)
+    assert pruned["formula"].tolist() == full["formula"].tolist()
+    np.testing.assert_allclose(pruned["score"], full["score"], rtol=1e-6)
+    assert full.attrs["n_scored"] == full.attrs["n_candidates"]
+    assert pruned.attrs["n_scored"] < pruned.attrs["n_candidates"]
+
+
+# ---------------------------------------------------------------- input checks
+
+
+@pytest.mark.parametrize(
+    "elements,targets,kw,exc,match",
+    [
+        (["Ti", "Zr", "Xx"], {"G": 36}, {}, UnknownElementError, "Xx"),
+        (["Ti", "Zr", "Og"], {"G": 36}, {}, UnsupportedElementError, "Og"),
+        (["Ti", "Zr", "Ti"], {"G": 36}, {}, DesignError, "more than once"),
+        (["Ti"], {"G": 36}, {}, DesignError, "2 to 7"),
+        (["Ti", "Zr", "Be", "Fe", "Cu", "Ni", "Al", "Nb"], {"G": 36}, {}, DesignError, "2 to 7"),
+        ("TiZr", {"G": 36}, {}, DesignError, "list of symbols"),
+        (["Ti", "Zr"], {}, {}, DesignError, "no target"),
+        (["Ti", "Zr"], {"G": None}, {}, DesignError, "no target"),
+        (["Ti", "Zr"], {"Tg": 600}, {}, DesignError, "unknown target"),
+        (["Ti", "Zr"], {"G": -3}, {}, DesignError, "positive"),
+        (["Ti", "Zr"], {"nu": 0.6}, {}, DesignError, "nu"),
+        (["Ti", "Zr"], {"G": 36}, {"h": 0}, DesignError, "step h"),
+        (["Ti", "Zr"], {"G": 36}, {"h": -1}, DesignError, "step h"),
+        (["Ti", "Zr"], {"G": 36}, {"E": 0.5, "h": 1}, DesignError, "at least the step"),
+        (["Ti", "Zr"], {"G": 36}, {"top_k": 0}, DesignError, "top_k"),
+        (["Ti", "Zr", "Be"], {"G": 36}, {"bounds": {"Ti": (60, None), "Zr": (50, None)}}, DesignError, "minimums"),
+        (["Ti", "Zr", "Be"], {"G": 36}, {"bounds": {"Ti": (0, 20), "Zr": (0, 20), "Be": (0, 20)}}, DesignError, "maximums"),
+        (["Ti", "Zr", "Be"], {"G": 36}, {"bounds": {"Ti": (30, 20)}}, DesignError, "exceeds"),
+        (["Ti", "Zr", "Be"], {"G": 36}, {"bounds": {"Cu": (0, 20)}}, DesignError, "not among"),
+        (["Ti", "Zr", "Be"], {"G": 36}, {"fixed": {"Be": 100}}, DesignError, "fixed"),
+        (["Ti", "Zr"], {"G": 36}, {"tolerance": -1}, DesignError, "tolerance"),
+    ],
+)
+def test_bad_input_gets_a_specific_error(elements, targets, kw, exc, match):
+    with pytest.raises(exc, match=match):
+        design(elements, targets, **kw)
+    assert issubclass(exc, PcidsError)
+
+
+def test_target_outside_the_data_warns():
+    with pytest.warns(ExtrapolationWarning, match="outside the range of the data"):
+        run(targets={"G": 36, "K": 400}, max_iterations=1, top_k=3)
+
+
+# ----------------------------------------------------------------- helpers
+
+
+def test_moduli_for_predictor_inverts_eq_1_2():
+    G, K = 36.525, float(bulk_from_poisson(36.525, 0.349))
+    assert K == pytest.approx(108.77, abs=0.01)  # the paper's value for Ti41Zr25Be28Fe6
+    d = derived_with_uncertainty(G, K)
+    E, nu = float(d["E"]), float(d["nu"])
+    for given in ({"G": G, "nu": nu}, {"K": K, "nu": nu}, {"E": E, "nu": nu}, {"G": G, "E": E}, {"K": K, "E": E}):
+        g, k, how = moduli_for_predictor(given, 0.36)
+        assert g == pytest.approx(G, rel=1e-9) and k == pytest.approx(K, rel=1e-9), given
+    g, k, how = moduli_for_predictor({"G": 30}, 0.36)
+    assert k == pytest.approx(float(bulk_from_poisson(30, 0.36))) and "median" in how
+    with pytest.raises(DesignError, match="inconsistent"):
+        moduli_for_predictor({"G": 30, "E": 100}, 0.36)
+
+
+def test_project_respects_bounds_and_lattice():
+    start = Composition.from_formula("Ti12Zr33Be16Fe39")
+    els = ["Ti", "Zr", "Be", "Fe"]
+    bounds, fixed = check_bounds(els, {"Fe": (0, 10), "Ti": (20, None)}, {"Be": 25})
+    c = project(start, els, bounds, fixed, 0.5)
+    assert sum(c.fractions) == pytest.approx(100, abs=1e-9)
+    assert c["Fe"] <= 10 and c["Ti"] >= 20 and c["Be"] == 25
+    assert all(abs(a / 0.5 - round(a / 0.5)) < 1e-9 and a > 0 for a in c.fractions)
+    # Without constraints a lattice composition is unchanged.
+    assert project(start, els, {}, {}, 1.0) == start
+
+
+# ----------------------------------------------------------------- pipeline
+
+
+def test_design_end_to_end_and_deterministic(tmp_path):
+    res = run(top_k=8)
+    again = run(top_k=8)
+    assert res.candidates["composition"].tolist() == again.candidates["composition"].tolist()
+    np.testing.assert_array_equal(res.candidates["G"], again.candidates["G"])
+    df = res.candidates
+    assert len(df) == 8 and df["rank"].tolist() == list(range(1, 9))
+    assert np.allclose(df[["Ti", "Zr", "Be", "Fe"]].sum(axis=1), 100) and (df[["Ti", "Zr", "Be", "Fe"]] > 0).all().all()
+    assert df["composition"].is_unique
+    for col in ("G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std", "error_G", "error_K", "p_gfa", "dmax_mm", "nearest_known", "nearest_L1", "in_domain", "step"):
+        assert col in df.columns
+    # Error and derived moduli are consistent with the predictions.
+    np.testing.assert_allclose(df["error"], np.maximum(abs(df["G"] - 36) / 36, abs(df["K"] - 105) / 105), rtol=1e-12)
+    np.testing.assert_allclose(df["E"], 9 * df["K"] * df["G"] / (3 * df["K"] + df["G"]), rtol=1e-12)
+    # Ranked by status, then by error.
+    status_rank = df["status"].map({"meets target and GFA": 0, "meets target, GFA check failed": 1, "outside tolerance": 2})
+    assert status_rank.is_monotonic_increasing
+    for _, grp in df.groupby("status"):
+        assert (np.diff(np.floor(grp["error"].to_numpy() / 1e-3)) >= 0).all()
+    # The corrector's best is at least as good as the predictor's composition.
+    pred_err = res.trace[0]["error"]
+    assert df["error"].min() <= pred_err + 1e-12
+    assert res.trace[0]["step"] == "predictor" and res.trace[1]["step"] == "corrector 1"
+    assert res.trace[1]["n_candidates"] > 0
+    # Nearest known alloy: measured values from the data and a true L1 distance.
+    from pcids.datasets import load_elastic
+
+    data = load_elastic().set_index("formula")
+    r0 = df.iloc[0]
+    assert data.loc[r0["nearest_known"], "G"] == pytest.approx(r0["nearest_G"])
+    assert Composition.from_formula(r0["composition"]).l1_distance(r0["nearest_known"]) == pytest.approx(r0["nearest_L1"], abs=1e-6)
+    # Output files.
+    out = res.to_csv(tmp_path / "c.csv")
+    assert pd.read_csv(out)["composition"].tolist() == df["composition"].tolist()
+    with pytest.raises(PcidsError, match="exists"):
+        res.to_csv(out)
+    res.to_csv(out, overwrite=True)
+    parsed = json.loads(res.to_json())
+    assert parsed["candidates"][0]["composition"] == r0["composition"] and parsed["trace"][0]["step"] == "predictor"
+    fig = res.plot(tmp_path / "pc.png")
+    assert (tmp_path / "pc.png").stat().st_size > 10_000 and len(fig.axes) == 2
+
+
+def test_bounds_and_fixed_are_obeyed():
+    res = run(bounds={"Fe": (0, 3)}, fixed={"Be": 25}, top_k=5, max_iterations=2)
+    df = res.candidates
+    assert (df["Fe"] <= 3).all() and (df["Fe"] > 0).all() and (df["Be"] == 25).all()
+
+
+def test_unreachable_target_returns_labelled_best_effort():
+    # A 4 % tolerance-free target nothing reaches exactly: tolerance 0.
+    res = run(tolerance=0.0, max_iterations=2, top_k=5)
+    assert not res.success
+    assert "no composition met both" in res.message and "best effort" in res.message
+    assert (res.candidates["status"] != "meets target and GFA").all()
+    assert len([t for t in res.trace if t["step"].startswith("corrector")]) == 2
+    # The second search recentred and widened.
+    assert res.trace[2]["E"] == 10.0
+
+
+def test_gfa_check_can_be_switched_off_and_thresholds():
+    res = run(gfa_threshold_mm=None, top_k=3, max_iterations=1)
+    assert res.candidates["gfa_pass"].all() and res.candidates["p_gfa"].notna().all()
+    assert not design(["Ti", "Zr"], {"G": 36}, forward=tiny_models()[0], inverse=tiny_models()[1], gfa_threshold_mm=None, top_k=2, max_iterations=1).candidates["p_gfa"].notna().any()
+    res5 = run(gfa_threshold_mm=5.0, top_k=5, max_iterations=1)
+    np.testing.assert_array_equal(res5.candidates["gfa_pass"], res5.candidates["dmax_mm"] >= 5.0)
+
+
+def test_single_target_design():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        res = run(targets={"nu": 0.36}, top_k=3, max_iterations=1)
+    assert "median" in res.trace[0]["how"]
+    assert list(res.candidates.filter(like="error_").columns) == ["error_nu"]
+    np.testing.assert_allclose(res.candidates["error"], abs(res.candidates["nu"] - 0.36) / 0.36, rtol=1e-9)
