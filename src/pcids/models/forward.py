@@ -121,8 +121,8 @@ class ForwardModel(RegressorMixin, BaseEstimator):
             torch.manual_seed(int(self.seed))
             return build_mlp(n_in, tuple(int(h) for h in self.hidden_layer_sizes), float(self.dropout), 2)
 
-    def fit(self, X: Any, y: Any) -> ForwardModel:
-        """Train on descriptors ``X`` (n, 4) and target ``y`` (n,) in GPa."""
+    def _prepare(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Validate, fit the scalers, return standardised (X, y[:, None])."""
         self._check_params()
         X = _as_2d(X)
         y = np.asarray(y, dtype=np.float64).ravel()
@@ -136,9 +136,13 @@ class ForwardModel(RegressorMixin, BaseEstimator):
         self.x_scale_ = np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
         self.y_mean_ = float(y.mean())
         self.y_scale_ = float(y.std()) if y.std() > 0 else 1.0
-        module = self._build(X.shape[1])
-        Xs = (X - self.x_mean_) / self.x_scale_
-        ys = ((y - self.y_mean_) / self.y_scale_)[:, None]
+        self.n_features_in_ = X.shape[1]
+        return (X - self.x_mean_) / self.x_scale_, ((y - self.y_mean_) / self.y_scale_)[:, None]
+
+    def fit(self, X: Any, y: Any) -> ForwardModel:
+        """Train on descriptors ``X`` (n, 4) and target ``y`` (n,) in GPa."""
+        Xs, ys = self._prepare(X, y)
+        module = self._build(Xs.shape[1])
 
         def loss(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
             return torch.mean((out.mean(dim=1, keepdim=True) - target) ** 2)
@@ -154,7 +158,6 @@ class ForwardModel(RegressorMixin, BaseEstimator):
             weight_decay=float(self.weight_decay),
         )
         self.module_ = module
-        self.n_features_in_ = X.shape[1]
         return self
 
     # -------------------------------------------------------------- predict

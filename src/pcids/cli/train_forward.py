@@ -1,0 +1,112 @@
+"""``pcids train forward``: fit the G and K ensembles on all bundled data (how the shipped models are made)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    from pcids.errors import PcidsError
+
+    try:
+        sizes = tuple(int(x) for x in text.replace(" ", "").split(",") if x)
+    except ValueError:
+        raise PcidsError(f"--hidden must be comma-separated integers such as 64,64; got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise PcidsError(f"--hidden must be positive integers such as 64,64; got {text!r}")
+    return sizes
+
+
+def train_shipped_pair(
+    members: int = 5,
+    seed: int = 0,
+    paper: bool = False,
+    hidden: tuple[int, ...] | None = None,
+    epochs: int | None = None,
+    calibration_folds: int = 5,
+    progress: bool = True,
+):
+    """Fit the pair on ``load_elastic()`` and return (model, per-target metadata)."""
+    import numpy as np
+    from tqdm import tqdm
+
+    from pcids.datasets import data_hash, load_elastic
+    from pcids.descriptors import PaperDescriptors
+    from pcids.evaluation import regression_metrics
+    from pcids.models.ensemble import TARGETS, ElasticModel, ForwardEnsemble
+
+    df = load_elastic()
+    templates = {}
+    for t in TARGETS:
+        ens = ForwardEnsemble.paper(t) if paper else ForwardEnsemble()
+        ens.set_params(n_members=members, seed=seed, target=t, calibration_folds=calibration_folds)
+        if hidden is not None:
+            ens.set_params(hidden_layer_sizes=hidden)
+        if epochs is not None:
+            ens.set_params(epochs=epochs)
+        templates[t] = ens
+    n_fits = 2 * members * (1 + calibration_folds)
+    with tqdm(total=n_fits, desc="training networks", disable=not progress) as bar:
+        model = ElasticModel(G=templates["G"], K=templates["K"]).fit(df["formula"], df[list(TARGETS)], progress=bar.update)
+    X = PaperDescriptors().transform(df["formula"])
+    per_target = {}
+    for t in TARGETS:
+        ok = np.isfinite(df[t].to_numpy())
+        ens = getattr(model, f"{t}_")
+        per_target[t] = {
+            "train_metrics": regression_metrics(df[t].to_numpy()[ok], ens.predict(X[ok])),
+            "n_train": int(ok.sum()),
+        }
+    common = {"data": "elastic", "data_hash": data_hash("elastic"), "seed": seed, "paper_size": paper}
+    return model, common, per_target
+
+
+def command(
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File stem to write <stem>_G/_K .pt/.json (default: the shipped models in the package)."),
+    members: int = typer.Option(5, help="Networks per ensemble."),
+    seed: int = typer.Option(0, help="Seed of the first member (members use seed, seed+1, ...)."),
+    paper: bool = typer.Option(False, "--paper", help="Use the paper-size networks of Table 2 instead of the shipped architecture."),
+    hidden: Optional[str] = typer.Option(None, help="Override hidden layer sizes, e.g. 64,64."),
+    epochs: Optional[int] = typer.Option(None, help="Override the number of epochs."),
+    calibration_folds: int = typer.Option(5, help="Folds of the out-of-fold run that calibrates sigma (0 = none)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing model files."),
+) -> None:
+    """Train the G and K ensembles on all bundled alloys and save them with their metadata."""
+    from pcids.cli._common import print_json
+    from pcids.errors import PcidsError
+    from pcids.models.ensemble import shipped_model_stem
+
+    import torch
+
+    # Full-batch training of a few hundred alloys gains nothing from intra-op
+    # threads and loses a lot when the cores are shared; one thread per process.
+    torch.set_num_threads(1)
+    stem = out if out is not None else shipped_model_stem()
+    for t in ("G", "K"):
+        for suffix in (".pt", ".json"):
+            p = stem.parent / f"{stem.name}_{t}{suffix}"
+            if p.exists() and not force:
+                raise PcidsError(f"{p} exists; pass --force to overwrite it")
+    if members < 2:
+        raise PcidsError(f"--members must be at least 2 (a spread needs two networks), got {members}")
+    model, common, per_target = train_shipped_pair(
+        members=members,
+        seed=seed,
+        paper=paper,
+        hidden=_hidden(hidden) if hidden else None,
+        epochs=epochs,
+        calibration_folds=calibration_folds,
+    )
+    paths = model.save(stem, overwrite=True, common=common, per_target=per_target)
+    summary = {
+        t: {
+            **per_target[t]["train_metrics"],
+            "oof_r2": getattr(model, f"{t}_").oof_metrics_["r2"] if calibration_folds else None,
+            "sigma_scale": getattr(model, f"{t}_").sigma_scale_,
+        }
+        for t in ("G", "K")
+    }
+    print_json({"saved": [str(p) for p in paths], "metrics": summary})

@@ -1,0 +1,488 @@
+"""Deep ensembles of ForwardModels, and the G/K pair every other module trusts.
+
+Why an ensemble: members differ only by seed, so their spread estimates how
+much the fit is pinned down by the data, and the mean is more accurate than
+any member.
+
+Calibration (decision): the raw member spread is too narrow on held-out
+alloys (it ignores measurement noise and the bias members share), so at fit
+time the same ensemble is cross-validated on the training data
+(``calibration_folds``-fold, out-of-fold) and the spread is multiplied by
+``sigma_scale_ = q95(|y - mean| / std) / 2``, the factor that makes +-2 sigma
+cover 95 % of the out-of-fold alloys. The factor is stored in the metadata
+(``sigma_scale``) and applied to every ``std`` this module returns. Test-fold
+coverage of the calibrated sigma is measured in
+``benchmarks/forward_accuracy.py``.
+
+Speed (decision): ``ElasticModel.predict_descriptors`` is the corrector's
+inner loop (tens of millions of candidates). Each member's scaler, two-unit
+head and target scaling are folded into its linear layers; all members (G and
+K together when their architectures match) are stacked into batched matrix
+products (``torch.baddbmm``) in float32 under ``torch.inference_mode``.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+
+from pcids.composition import Composition
+from pcids.descriptors import PAPER_FEATURES, PaperDescriptors
+from pcids.errors import ExtrapolationWarning, ModelFileError, NotFittedError, PcidsError
+from pcids.evaluation import regression_metrics, repeated_kfold
+from pcids.models._mlp import check_is_fitted, seeded
+from pcids.models.forward import ForwardModel, _as_2d
+from pcids.models.io import load_state, save_state
+
+KIND = "pcids.ForwardEnsemble"
+TARGETS: tuple[str, str] = ("G", "K")
+#: The shipped ensembles, ``<stem>_G`` and ``<stem>_K`` (.pt + .json).
+SHIPPED_STEM = "forward"
+
+#: Architecture of the shipped ensembles, chosen by 5-fold x 3 CV with inference
+#: cost as a criterion (``benchmarks/forward_accuracy.py``, section "architecture").
+SHIPPED_HYPERPARAMETERS: dict[str, Any] = {
+    "hidden_layer_sizes": (64, 64),
+    "dropout": 0.1,
+    "learning_rate": 0.01,
+    "epochs": 1000,
+}
+
+
+class ForwardEnsemble(RegressorMixin, BaseEstimator):
+    """``n_members`` ForwardModels differing by seed; mean and calibrated std.
+
+    Parameters
+    ----------
+    n_members : int
+        Number of networks (seeds ``seed, seed + 1, ...``).
+    hidden_layer_sizes, dropout, learning_rate, epochs, weight_decay
+        Passed to every :class:`~pcids.models.forward.ForwardModel`.
+    seed : int
+        First member's seed; also seeds the calibration folds.
+    target : str
+        ``"G"`` or ``"K"`` (metadata only).
+    calibration_folds : int
+        Folds of the out-of-fold run that fits ``sigma_scale_``; 0 disables
+        calibration (``sigma_scale_ = 1``).
+    """
+
+    def __init__(
+        self,
+        n_members: int = 5,
+        hidden_layer_sizes: Sequence[int] = SHIPPED_HYPERPARAMETERS["hidden_layer_sizes"],
+        dropout: float = SHIPPED_HYPERPARAMETERS["dropout"],
+        learning_rate: float = SHIPPED_HYPERPARAMETERS["learning_rate"],
+        epochs: int = SHIPPED_HYPERPARAMETERS["epochs"],
+        weight_decay: float = 0.0,
+        seed: int = 0,
+        target: str = "G",
+        calibration_folds: int = 5,
+    ):
+        self.n_members = n_members
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.weight_decay = weight_decay
+        self.seed = seed
+        self.target = target
+        self.calibration_folds = calibration_folds
+
+    @classmethod
+    def paper(cls, target: str, n_members: int = 5, seed: int = 0, calibration_folds: int = 5) -> ForwardEnsemble:
+        """An ensemble of the paper-size networks (Table 2)."""
+        p = ForwardModel.paper(target).get_params()
+        return cls(
+            n_members=n_members,
+            hidden_layer_sizes=p["hidden_layer_sizes"],
+            dropout=p["dropout"],
+            learning_rate=p["learning_rate"],
+            epochs=p["epochs"],
+            seed=seed,
+            target=target,
+            calibration_folds=calibration_folds,
+        )
+
+    def _member(self, i: int) -> ForwardModel:
+        return ForwardModel(
+            hidden_layer_sizes=tuple(int(h) for h in self.hidden_layer_sizes),
+            dropout=self.dropout,
+            learning_rate=self.learning_rate,
+            epochs=self.epochs,
+            weight_decay=self.weight_decay,
+            seed=int(self.seed) + i,
+            target=self.target,
+        )
+
+    def fit(self, X: Any, y: Any, progress: Any = None) -> ForwardEnsemble:
+        """Train the members, then (if ``calibration_folds``) fit ``sigma_scale_`` out of fold.
+
+        ``progress`` is an optional callable ``progress(n_trained)`` (e.g. a tqdm update).
+        """
+        if not (isinstance(self.n_members, (int, np.integer)) and self.n_members >= 2):
+            raise PcidsError(f"n_members must be an integer >= 2 (a spread needs two members), got {self.n_members!r}")
+        if not (self.calibration_folds == 0 or self.calibration_folds >= 2):
+            raise PcidsError(f"calibration_folds must be 0 or >= 2, got {self.calibration_folds!r}")
+        X = _as_2d(X)
+        y = np.asarray(y, dtype=np.float64).ravel()
+        self.sigma_scale_ = 1.0
+        self.oof_ = None
+        if self.calibration_folds:
+            mean = np.full(len(y), np.nan)
+            std = np.full(len(y), np.nan)
+            for tr, te in repeated_kfold(len(y), int(self.calibration_folds), 1, seed=int(self.seed)):
+                sub = clone(self).set_params(calibration_folds=0).fit(X[tr], y[tr], progress=progress)
+                mean[te], std[te] = sub.predict(X[te], return_std=True)
+            z = np.abs(y - mean) / np.maximum(std, 1e-12)
+            self.sigma_scale_ = float(np.quantile(z, 0.95) / 2.0)
+            self.oof_ = {"mean": mean, "raw_std": std}
+            self.oof_metrics_ = {
+                **regression_metrics(y, mean),
+                "raw_coverage_2sigma": float(np.mean(z <= 2.0)),
+                "sigma_scale": self.sigma_scale_,
+            }
+        members = _fit_jointly([self._member(i) for i in range(int(self.n_members))], X, y, int(self.seed))
+        if progress is not None:
+            progress(len(members))
+        self.members_ = members
+        self.n_features_in_ = X.shape[1]
+        self._stack = _Stack([m.folded_layers() for m in members])
+        return self
+
+    def predict(self, X: Any, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Ensemble mean (n,), and with ``return_std`` the calibrated std (n,)."""
+        check_is_fitted(self, "members_")
+        X = _as_2d(X, self.n_features_in_)
+        out = self._stack(X)  # (n_members, n)
+        mean = out.mean(axis=0).astype(np.float64)
+        if not return_std:
+            return mean
+        return mean, out.std(axis=0, ddof=1).astype(np.float64) * self.sigma_scale_
+
+    # ------------------------------------------------------------ save/load
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        check_is_fitted(self, "members_")
+        state = {}
+        for i, m in enumerate(self.members_):
+            state.update({f"m{i}.{k}": v for k, v in m.state_dict().items()})
+        return state
+
+    def save(self, path: str | Path, overwrite: bool = False, **metadata: Any) -> Path:
+        """One ``.pt`` with every member's tensors and one ``.json`` (hyperparameters, sigma_scale, extras)."""
+        check_is_fitted(self, "members_")
+        params = self.get_params()
+        params["hidden_layer_sizes"] = [int(h) for h in self.hidden_layer_sizes]
+        meta = {
+            "kind": KIND,
+            "hyperparameters": params,
+            "feature_names": list(PAPER_FEATURES),
+            "sigma_scale": self.sigma_scale_,
+            "oof_metrics": getattr(self, "oof_metrics_", None),
+            **metadata,
+        }
+        return save_state(path, self.state_dict(), meta, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | Path) -> ForwardEnsemble:
+        """Load an ensemble saved by :meth:`save`; any defect is a ModelFileError."""
+        state, meta = load_state(path, kind=KIND)
+        try:
+            params = dict(meta["hyperparameters"])
+            params["hidden_layer_sizes"] = tuple(int(h) for h in params["hidden_layer_sizes"])
+            ens = cls(**params)
+            sigma_scale = float(meta["sigma_scale"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path} does not describe a ForwardEnsemble ({exc})") from None
+        members = []
+        for i in range(int(ens.n_members)):
+            prefix = f"m{i}."
+            sub = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+            if not sub:
+                raise ModelFileError(f"{path} lacks the weights of member {i} of {ens.n_members}")
+            members.append(ForwardModel.from_state(sub, {"hyperparameters": ens._member(i).get_params()}, path))
+        ens.members_ = members
+        ens.sigma_scale_ = sigma_scale
+        ens.n_features_in_ = members[0].n_features_in_
+        ens.metadata_ = meta
+        ens._stack = _Stack([m.folded_layers() for m in members])
+        return ens
+
+
+def _fit_jointly(members: list[ForwardModel], X: np.ndarray, y: np.ndarray, seed: int) -> list[ForwardModel]:
+    """Train same-shape members at once: their weights stacked, one Adam step per epoch for all.
+
+    The loss is the sum of the members' own MSEs, so each member's gradient
+    (and Adam's per-element update) is what it would get alone; members keep
+    their own seeded initialisation. Only the dropout masks come from one
+    shared generator (seeded with ``seed``), so a member is not bit-identical to
+    ``ForwardModel(seed=s).fit`` but the ensemble is deterministic. The point
+    is speed: a full-batch step on 250 alloys is dominated by per-call
+    overhead, which is paid once instead of ``n_members`` times.
+    """
+    Xs, ys = members[0]._prepare(X, y)
+    for m in members[1:]:
+        m._prepare(X, y)
+    modules = [m._build(Xs.shape[1]) for m in members]
+    linears = [[layer for layer in mod if isinstance(layer, torch.nn.Linear)] for mod in modules]
+    n_layers, n_m = len(linears[0]), len(members)
+    Ws = [torch.nn.Parameter(torch.stack([lin[j].weight.detach().T for lin in linears]).contiguous()) for j in range(n_layers)]
+    bs = [torch.nn.Parameter(torch.stack([lin[j].bias.detach() for lin in linears])[:, None, :].contiguous()) for j in range(n_layers)]
+    p = members[0]
+    dropout = float(p.dropout)
+    Xt = torch.as_tensor(Xs, dtype=torch.float32).unsqueeze(0).expand(n_m, -1, -1).contiguous()
+    yt = torch.as_tensor(ys[:, 0], dtype=torch.float32).unsqueeze(0)
+    history = np.empty((int(p.epochs), n_m))
+    with seeded(seed):
+        opt = torch.optim.Adam([*Ws, *bs], lr=float(p.learning_rate), weight_decay=float(p.weight_decay))
+        for epoch in range(int(p.epochs)):
+            opt.zero_grad(set_to_none=True)
+            h = Xt
+            for j in range(n_layers):
+                h = torch.baddbmm(bs[j], h, Ws[j])
+                if j < n_layers - 1:
+                    h = torch.relu(h)
+                    if dropout > 0:
+                        h = torch.nn.functional.dropout(h, dropout, training=True)
+            per_member = ((h.mean(dim=2) - yt) ** 2).mean(dim=1)
+            per_member.sum().backward()
+            opt.step()
+            history[epoch] = per_member.detach().numpy()
+    if not np.all(np.isfinite(history[-1])):
+        raise PcidsError("training diverged (loss is not finite); lower the learning rate")
+    with torch.no_grad():
+        for i, (m, mod) in enumerate(zip(members, modules)):
+            for j, lin in enumerate(linears[i]):
+                lin.weight.copy_(Ws[j][i].T)
+                lin.bias.copy_(bs[j][i, 0])
+            mod.eval()
+            m.module_ = mod
+            m.loss_curve_ = history[:, i].tolist()
+    return members
+
+
+class _Stack:
+    """Folded layers of many MLPs evaluated as batched matmuls (float32).
+
+    Members with the same layer shapes share one ``baddbmm`` per layer;
+    returns (n_members, n) in the members' order.
+    """
+
+    batch_rows = 16384
+
+    def __init__(self, members: Sequence[list[tuple[np.ndarray, np.ndarray]]]):
+        groups: dict[tuple, list[int]] = {}
+        for i, layers in enumerate(members):
+            groups.setdefault(tuple(W.shape for W, _ in layers), []).append(i)
+        self.n_members = len(members)
+        self.groups = []
+        for idx in groups.values():
+            n_layers = len(members[idx[0]])
+            Ws = [torch.from_numpy(np.stack([members[i][j][0] for i in idx]).astype(np.float32)) for j in range(n_layers)]
+            bs = [torch.from_numpy(np.stack([members[i][j][1] for i in idx])[:, None, :].astype(np.float32)) for j in range(n_layers)]
+            self.groups.append((idx, Ws, bs))
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        n = X.shape[0]
+        out = np.empty((self.n_members, n), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, n, self.batch_rows):
+                xb = torch.from_numpy(X[start : start + self.batch_rows])
+                for idx, Ws, bs in self.groups:
+                    h = xb.unsqueeze(0).expand(len(idx), -1, -1)
+                    for j, (W, b) in enumerate(zip(Ws, bs)):
+                        h = torch.baddbmm(b, h, W)
+                        if j < len(Ws) - 1:
+                            h = torch.relu_(h)
+                    out[idx, start : start + xb.shape[0]] = h[:, :, 0].numpy()
+        return out
+
+
+def _extrapolation_reasons(
+    comps: Sequence[Composition], X: np.ndarray, elements: frozenset[str], ranges: dict[str, tuple[float, float]]
+) -> list[list[str]]:
+    reasons: list[list[str]] = []
+    for c, row in zip(comps, X):
+        r = [f"{el} never seen in training" for el in c.elements if el not in elements]
+        for name, v in zip(PAPER_FEATURES, row):
+            lo, hi = ranges[name]
+            if not lo <= v <= hi:
+                r.append(f"{name} = {v:.4g} outside the training range [{lo:.4g}, {hi:.4g}]")
+        reasons.append(r)
+    return reasons
+
+
+class ElasticModel(BaseEstimator):
+    """The G and K ensembles together: compositions in, G, K, E, nu with sigma out.
+
+    Parameters
+    ----------
+    G, K : ForwardEnsemble or None
+        Unfitted templates for the two targets (default: the shipped
+        architecture, 5 members each).
+    """
+
+    def __init__(self, G: ForwardEnsemble | None = None, K: ForwardEnsemble | None = None):
+        self.G = G
+        self.K = K
+
+    def fit(self, compositions: Iterable[Any], y: Any, progress: Any = None) -> ElasticModel:
+        """``y``: array-like (n, 2) or DataFrame with columns G and K (NaN = not measured)."""
+        comps = [Composition.coerce(c) for c in compositions]
+        if hasattr(y, "loc"):
+            y = np.column_stack([np.asarray(y[t], dtype=float) for t in TARGETS])
+        y = np.asarray(y, dtype=float)
+        if y.shape != (len(comps), 2):
+            raise PcidsError(f"y must have shape ({len(comps)}, 2) for columns G, K; got {y.shape}")
+        X = PaperDescriptors().transform(comps)
+        models = {}
+        for j, t in enumerate(TARGETS):
+            template = getattr(self, t) or ForwardEnsemble(target=t)
+            ok = np.isfinite(y[:, j])
+            models[t] = clone(template).set_params(target=t).fit(X[ok], y[ok, j], progress=progress)
+        self.G_, self.K_ = models["G"], models["K"]
+        self._set_domain(comps, X, y)
+        return self
+
+    def _set_domain(self, comps: Sequence[Composition], X: np.ndarray, y: np.ndarray) -> None:
+        self.elements_ = sorted({el for c in comps for el in c.elements})
+        ranges = {n: (float(X[:, i].min()), float(X[:, i].max())) for i, n in enumerate(PAPER_FEATURES)}
+        for j, t in enumerate(TARGETS):
+            ranges[t] = (float(np.nanmin(y[:, j])), float(np.nanmax(y[:, j])))
+        self.training_ranges_ = ranges
+        self.metadata_ = {"elements": self.elements_, "training_ranges": ranges}
+        self._refresh_stack()
+
+    def _refresh_stack(self) -> None:
+        self._stack = _Stack([m.folded_layers() for m in (*self.G_.members_, *self.K_.members_)])
+        self._n_g = len(self.G_.members_)
+        self._scales = np.array([self.G_.sigma_scale_, self.K_.sigma_scale_], dtype=np.float32)
+
+    # ------------------------------------------------------------- predict
+    def predict_descriptors(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and calibrated std, each (n, 2) with columns (G, K), from descriptors (n, 4).
+
+        The corrector's fast path: no parsing, no warnings, no pandas.
+        """
+        if getattr(self, "G_", None) is None:
+            raise NotFittedError("This ElasticModel instance is not fitted yet; call 'fit' (or load_elastic_model()) first.")
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != len(PAPER_FEATURES):
+            raise PcidsError(f"X must have shape (n, {len(PAPER_FEATURES)}) ({', '.join(PAPER_FEATURES)}), got {X.shape}")
+        out = self._stack(X)
+        g, k = out[: self._n_g], out[self._n_g :]
+        mean = np.column_stack([g.mean(axis=0), k.mean(axis=0)])
+        std = np.column_stack([g.std(axis=0, ddof=1), k.std(axis=0, ddof=1)]) * self._scales
+        return mean, std
+
+    def _reasons(self, comps: Sequence[Composition], X: np.ndarray) -> list[list[str]]:
+        check_is_fitted(self, "elements_")
+        return _extrapolation_reasons(comps, X, frozenset(self.elements_), self.training_ranges_)
+
+    def domain_check(self, compositions: Iterable[Any]) -> np.ndarray:
+        """True where a composition uses only seen elements and in-range descriptors."""
+        comps = [Composition.coerce(c) for c in compositions]
+        X = PaperDescriptors().transform(comps) if comps else np.empty((0, 4))
+        return np.array([not r for r in self._reasons(comps, X)], dtype=bool)
+
+    def predict(self, compositions: Iterable[Any] | str) -> Any:
+        """DataFrame indexed by canonical formula: G, G_std, K, K_std, E, E_std, nu, nu_std, in_domain (GPa).
+
+        Warns (ExtrapolationWarning) naming each composition outside the training domain and why.
+        """
+        import pandas as pd
+
+        from pcids.elastic import derived_with_uncertainty
+
+        if isinstance(compositions, (str, Composition)):
+            compositions = [compositions]
+        comps = [Composition.coerce(c) for c in compositions]
+        if not comps:
+            raise PcidsError("no compositions given")
+        X = PaperDescriptors().transform(comps)
+        reasons = self._reasons(comps, X)
+        bad = [f"{c.formula}: {'; '.join(r)}" for c, r in zip(comps, reasons) if r]
+        if bad:
+            more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+            warnings.warn(
+                "prediction outside the training domain, treat with caution: " + " | ".join(bad[:5]) + more,
+                ExtrapolationWarning,
+                stacklevel=2,
+            )
+        mean, std = self.predict_descriptors(X)
+        mean, std = mean.astype(np.float64), std.astype(np.float64)
+        derived = derived_with_uncertainty(mean[:, 0], mean[:, 1], std[:, 0], std[:, 1])
+        df = pd.DataFrame(
+            {
+                "G": mean[:, 0],
+                "G_std": std[:, 0],
+                "K": mean[:, 1],
+                "K_std": std[:, 1],
+                "E": derived["E"],
+                "E_std": derived["E_std"],
+                "nu": derived["nu"],
+                "nu_std": derived["nu_std"],
+                "in_domain": [not r for r in reasons],
+            },
+            index=pd.Index([c.formula for c in comps], name="formula"),
+        )
+        return df
+
+    # ------------------------------------------------------------ save/load
+    def save(
+        self,
+        stem: str | Path,
+        overwrite: bool = False,
+        common: dict[str, Any] | None = None,
+        per_target: dict[str, dict[str, Any]] | None = None,
+    ) -> list[Path]:
+        """Write ``<stem>_G`` and ``<stem>_K`` (.pt + .json); the domain and ``common`` go in both."""
+        check_is_fitted(self, "G_")
+        stem = Path(stem)
+        extra = {"elements": self.elements_, "training_ranges": self.training_ranges_, **(common or {})}
+        return [
+            getattr(self, f"{t}_").save(
+                stem.parent / f"{stem.name}_{t}", overwrite=overwrite, **extra, **(per_target or {}).get(t, {})
+            )
+            for t in TARGETS
+        ]
+
+    @classmethod
+    def load(cls, stem: str | Path) -> ElasticModel:
+        """Load a pair saved by :meth:`save`; any defect is a ModelFileError."""
+        stem = Path(stem)
+        model = cls()
+        ens = {t: ForwardEnsemble.load(stem.parent / f"{stem.name}_{t}") for t in TARGETS}
+        model.G_, model.K_ = ens["G"], ens["K"]
+        meta = ens["G"].metadata_
+        try:
+            model.elements_ = list(meta["elements"])
+            model.training_ranges_ = {k: (float(v[0]), float(v[1])) for k, v in meta["training_ranges"].items()}
+            missing = [n for n in (*PAPER_FEATURES, *TARGETS) if n not in model.training_ranges_]
+            if missing:
+                raise KeyError(f"training_ranges lacks {missing}")
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ModelFileError(f"{stem}_G.json lacks the training domain ({exc})") from None
+        model.metadata_ = {"G": ens["G"].metadata_, "K": ens["K"].metadata_}
+        model._refresh_stack()
+        return model
+
+
+def shipped_model_stem() -> Path:
+    """Where the shipped ensembles live inside the installed package."""
+    return Path(str(resources.files("pcids.models") / "trained")) / SHIPPED_STEM
+
+
+@functools.lru_cache(maxsize=1)
+def load_elastic_model() -> ElasticModel:
+    """The shipped G and K ensembles (loaded once per process)."""
+    return ElasticModel.load(shipped_model_stem())

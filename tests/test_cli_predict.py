@@ -1,0 +1,82 @@
+"""``pcids predict`` through the real entry point, on the shipped models."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from pcids import load_elastic_model
+from pcids.cli import app
+
+runner = CliRunner()
+VIT1 = "Zr41.2Ti13.8Cu12.5Ni10Be22.5"
+
+
+def invoke(*args: str):
+    return runner.invoke(app, ["predict", *args], env={"COLUMNS": "200"})
+
+
+def test_table_shows_all_four_properties_with_sigma():
+    result = invoke(VIT1)
+    assert result.exit_code == 0, result.output
+    expected = load_elastic_model().predict(VIT1).iloc[0]
+    assert "Zr41.2Be22.5Ti13.8Cu12.5Ni10" in result.stdout
+    assert f"{expected.G:.1f} ± {expected.G_std:.1f}" in result.stdout
+    assert f"{expected.K:.1f} ± {expected.K_std:.1f}" in result.stdout
+    assert f"{expected.nu:.3f} ± {expected.nu_std:.3f}" in result.stdout
+
+
+def test_json_for_several_formulas_matches_the_library():
+    result = invoke(VIT1, "Cu50Zr50", "--json")
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.stdout)
+    assert [r["formula"] for r in records] == list(load_elastic_model().predict([VIT1, "Cu50Zr50"]).index)
+    lib = load_elastic_model().predict([VIT1, "Cu50Zr50"])
+    for rec, (_, row) in zip(records, lib.iterrows()):
+        for k in ("G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std"):
+            assert rec[k] == pytest.approx(row[k])
+        assert rec["in_domain"] is True
+
+
+def test_csv_file_and_output(tmp_path):
+    src = tmp_path / "alloys.csv"
+    src.write_text("name,alloy\na,Cu50Zr50\nb,Cu64Zr36\n")
+    out = tmp_path / "pred.csv"
+    result = invoke("--file", str(src), "--column", "alloy", "--json", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == 2
+    assert out.read_text().splitlines()[0].startswith("formula,G,G_std,K,K_std,E")
+    again = invoke("--file", str(src), "--column", "alloy", "--out", str(out))
+    assert again.exit_code == 1 and "--force" in again.output
+
+
+def test_out_of_domain_is_flagged_and_explained_on_stderr():
+    result = invoke("W50Zr50", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["in_domain"] is False
+    assert "W never seen in training" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["Zr4)1Cu59"], "position"),
+        (["Cu50Xe50"], "Xe"),
+        ([], "at least one formula"),
+        (["--file", "/nonexistent/alloys.csv"], "not found"),
+    ],
+)
+def test_bad_input_is_a_clear_error(args, message):
+    result = invoke(*args)
+    assert result.exit_code == 1
+    assert "Error:" in result.output and message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_column_is_named(tmp_path):
+    src = tmp_path / "a.csv"
+    src.write_text("alloy\nCu50Zr50\n")
+    result = invoke("--file", str(src))
+    assert result.exit_code == 1 and "no column 'formula'" in result.output
