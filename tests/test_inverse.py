@@ -249,3 +249,42 @@ def test_propose_bad_elements(tiny, elements, exc, match):
 def test_propose_bad_targets(tiny, G, K):
     with pytest.raises(DesignError, match="positive number"):
         propose(["Cu", "Zr"], G, K, model=tiny)
+
+
+# ---- slot order --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("slot_order", ["typical", "mass"])
+def test_order_free_models_are_permutation_equivariant(data, slot_order):
+    Y, A, lists, _ = data
+    m = InverseModel(**dict(TINY, epochs=20), slot_order=slot_order).fit(Y, A)
+    rng = np.random.default_rng(0)
+    k = (Y[:, 2:] > 0).sum(1)
+    perm = np.array([np.r_[rng.permutation(n), np.arange(n, 7)] for n in k])
+    Yp = np.hstack([Y[:, :2], np.take_along_axis(Y[:, 2:], perm, axis=1)])
+    P, Pp = m.predict(Y), m.predict(Yp)
+    # the prediction for slot j of the permuted input is the prediction for its source slot
+    np.testing.assert_allclose(Pp, np.take_along_axis(P, perm, axis=1), atol=1e-4)
+    # and training on permuted inputs gives the same model
+    Ap = np.take_along_axis(A, perm, axis=1)
+    m2 = InverseModel(**dict(TINY, epochs=20), slot_order=slot_order).fit(Yp, Ap)
+    np.testing.assert_allclose(m2.predict(Y), P, atol=1e-3)
+
+
+def test_given_order_model_depends_on_order(data):
+    Y, A, _, _ = data
+    m = InverseModel(**dict(TINY, epochs=40), slot_order="given").fit(Y, A)
+    Yr = Y.copy()
+    Yr[:, 2:4] = Y[:, [3, 2]]
+    P, Pr = m.predict(Y), m.predict(Yr)
+    assert np.abs(Pr[:, [1, 0]] - P[:, :2]).max() > 1.0
+
+
+def test_typical_order_puts_base_elements_first(data):
+    Y, A, lists, _ = data
+    m = InverseModel(**dict(TINY, epochs=1)).fit(Y, A)
+    med = dict(zip(np.round(m.order_masses_, 3), m.order_typical_))
+    from pcids.elements import atomic_masses
+
+    zr, be = atomic_masses(["Zr", "Be"])
+    assert med[round(zr, 3)] > med[round(be, 3)]  # Zr is typically the base, Be a minor addition
