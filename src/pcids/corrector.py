@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from pcids.composition import Composition, parse_formula
 from pcids.elements import check_elements
@@ -294,7 +295,8 @@ def correct(
     try:
         for units in lat.iter_chunks(chunk_size):
             if pruning:
-                n_scored += _pruned_chunk(units, lat, score, top)  # type: ignore[arg-type]
+                with threadpool_limits(limits=1, user_api="blas"):  # small matmuls: threads only contend
+                    n_scored += _pruned_chunk(units, lat, score, top)  # type: ignore[arg-type]
             else:
                 top.push(units, _checked_scores(score, lat.to_percent(units), units.shape[0]))
                 n_scored += units.shape[0]

@@ -278,11 +278,8 @@ def make_scorer(forward: Any, elements: Sequence[str], objective: Objective) -> 
     if g_layers is not None:
 
         def lower(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-            from threadpoolctl import threadpool_limits
-
-            with threadpool_limits(limits=1, user_api="blas"):  # small matmuls: threads only contend
-                gl, gh = _member_bounds(g_layers, lo, hi)
-                kl, kh = _member_bounds(k_layers, lo, hi)
+            gl, gh = _member_bounds(g_layers, lo, hi)
+            kl, kh = _member_bounds(k_layers, lo, hi)
             return objective.lower_bound(gl, gh, kl, kh)
 
     return FeatureScorer(P, score_features, lower)

@@ -1,0 +1,94 @@
+"""``pcids design`` through the real entry point, with small models standing in for the shipped ones."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import pcids.cli
+from pcids.cli.design import parse_bounds, parse_fixed
+from pcids.errors import DesignError
+from test_design import tiny_models
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def small_models(monkeypatch):
+    import pcids.models.ensemble
+    import pcids.models.gfa
+    import pcids.models.inverse
+
+    fwd, inv, gfa = tiny_models()
+    monkeypatch.setattr(pcids.models.ensemble, "load_elastic_model", lambda: fwd)
+    monkeypatch.setattr(pcids.models.inverse, "load_inverse_model", lambda: inv)
+    monkeypatch.setattr(pcids.models.gfa, "load_gfa_model", lambda: gfa)
+    return fwd, inv, gfa
+
+
+def invoke(*args):
+    return runner.invoke(pcids.cli.app, ["design", *args])
+
+
+def test_parse_bounds_and_fixed():
+    assert parse_bounds(["Fe=0:10", "Ti=30:", "Zr=:50"]) == {"Fe": (0, 10), "Ti": (30, None), "Zr": (None, 50)}
+    assert parse_fixed(["Be=25", "Fe=2.5"]) == {"Be": 25.0, "Fe": 2.5}
+    for bad in (["Fe0:10"], ["Fe=10"], ["Fe=a:b"], ["=0:1"]):
+        with pytest.raises(DesignError, match="--bounds"):
+            parse_bounds(bad)
+    with pytest.raises(DesignError, match="--fixed"):
+        parse_fixed(["Be"])
+
+
+def test_json_output_matches_the_library(small_models):
+    from pcids.design import design
+
+    res = invoke("Ti", "Zr", "Be", "Fe", "--G", "36", "--K", "105", "--top-k", "4", "--json", "--bounds", "Fe=0:10")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    fwd, inv, gfa = small_models
+    lib = design(["Ti", "Zr", "Be", "Fe"], {"G": 36, "K": 105}, top_k=4, bounds={"Fe": (0, 10)}, forward=fwd, inverse=inv, gfa=gfa)
+    assert [c["composition"] for c in out["candidates"]] == lib.candidates["composition"].tolist()
+    assert all(c["Fe"] <= 10 for c in out["candidates"])
+    assert out["targets"] == {"G": 36.0, "K": 105.0}
+    assert out["trace"][0]["step"] == "predictor"
+
+
+def test_table_csv_plot_and_no_overwrite(small_models, tmp_path):
+    csv, png = tmp_path / "d.csv", tmp_path / "d.png"
+    res = invoke("Ti", "Zr", "Be", "Fe", "--G", "36", "--K", "105", "-k", "3", "--csv", str(csv), "--plot", str(png), "-q")
+    assert res.exit_code == 0, res.output
+    assert "predictor:" in res.stdout and "corrector 1" in res.stdout
+    assert len(pd.read_csv(csv)) == 3 and png.stat().st_size > 10_000
+    again = invoke("Ti", "Zr", "Be", "Fe", "--G", "36", "--K", "105", "--csv", str(csv))
+    assert again.exit_code == 1 and "exists" in again.output and "--force" in again.output
+    forced = invoke("Ti", "Zr", "Be", "Fe", "--G", "36", "--K", "105", "-k", "2", "--csv", str(csv), "--force", "-q")
+    assert forced.exit_code == 0 and len(pd.read_csv(csv)) == 2
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["Ti", "Zr", "Xx", "--G", "36"], "unknown element 'Xx'"),
+        (["Ti", "Ti", "--G", "36"], "more than once"),
+        (["Ti", "--G", "36"], "2 to 7"),
+        (["Ti", "Zr", "Be"], "no target"),
+        (["Ti", "Zr", "--G", "36", "--step", "0"], "step h"),
+        (["Ti", "Zr", "--G", "36", "--size", "0.5"], "at least the step"),
+        (["Ti", "Zr", "Be", "--G", "36", "-b", "Ti=60:", "-b", "Zr=50:"], "infeasible bounds"),
+        (["Ti", "Zr", "--G", "36", "-b", "Fe10"], "--bounds"),
+    ],
+)
+def test_bad_input_is_a_clear_error(args, message):
+    res = invoke(*args)
+    assert res.exit_code == 1
+    assert message in res.output and "Traceback" not in res.output
+
+
+def test_extrapolation_warning_on_stderr(small_models):
+    res = invoke("Ti", "Zr", "Be", "Fe", "--G", "36", "--K", "400", "-k", "2", "--max-iterations", "1", "-q")
+    assert res.exit_code == 0
+    assert "outside the range of the data" in res.stderr
