@@ -1,0 +1,603 @@
+"""Glass-forming ability: will this composition cast as a bulk glass?
+
+PCIDS (paper section 3.3, Fig. 13) outputs a designed composition only if it
+passes a GFA check, a critical casting diameter Dmax above 2 mm. The paper's
+module is not public; :class:`GFAModel` is built from the merged table of
+:func:`pcids.datasets.load_gfa` and composition-only features
+(:class:`pcids.models._gfa_features.GFADescriptors`), since a designed alloy
+has no measured Tg, Tx or Tl.
+
+Decisions (measured in ``benchmarks/gfa_accuracy.py``):
+
+* **Labels** (:func:`gfa_labels`). Positive: a *measured* Dmax >= threshold
+  (the measured diameter wins over the class vote, e.g. for the 6 alloys voted
+  ribbon glass by one source but cast as rods by another). Negative:
+  crystalline, ribbon glass, or a measured Dmax < threshold. A "bulk glass"
+  with no measured diameter (590 alloys) is *ambiguous* for a size threshold
+  (the sources call any glassy rod "BMG", some of them 0.2-1 mm): by default
+  (``ambiguous="drop"``) it is left out of the classifier's training; "positive"
+  and "negative" are available and compared in the benchmark.
+* **Imbalance**: about 1 alloy in 8 is positive. Handled inside ``fit`` only
+  (``class_weight="balanced"`` computed from the training labels), so in
+  cross-validation it never sees the test fold.
+* **Calibration**: class weights distort probabilities, so ``fit`` runs an
+  internal cross-validation *grouped by alloy system*, fits a map from the
+  weighted model's out-of-fold margins to the labels (Platt's sigmoid by
+  default; isotonic on request), and applies it to the final model trained
+  on all rows. Isotonic gave a similar Brier score but flattened wide score
+  ranges into one plateau (Vitreloy-class and marginal alloys alike at 0.27),
+  which loses the ranking a design search needs. Grouped, because a designed alloy is
+  typically new to its system. ``predict_proba`` is this calibrated
+  P(Dmax >= threshold).
+* **Operating point** ``decision_threshold_``: the calibrated probability
+  that maximises balanced accuracy on the same internal out-of-fold scores;
+  :meth:`GFAModel.predict` uses it.
+* **Dmax**: a gradient-boosted regressor of log10(Dmax) on every alloy with a
+  measured diameter. ``dmax_low`` / ``dmax_high`` are the 16th / 84th
+  percentiles of the regressor's out-of-fold (system-grouped) residuals added
+  to the prediction: a ~68 % range of constant width in log units, not a
+  per-alloy uncertainty. The prediction says how large a rod is expected *if*
+  the alloy is a bulk glass; read it together with ``predict_proba``.
+* **Trees**: scikit-learn's HistGradientBoosting, chosen over random forests
+  / extra trees for scoring speed and file size at similar accuracy (see the
+  benchmark). Saved as plain arrays (the trees' node records), never a pickle,
+  through :mod:`pcids.models.io` (SHA-256 checked), and evaluated with
+  scikit-learn's own compiled tree predictor, so a fitted and a reloaded model
+  give bit-identical numbers.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from pcids.composition import Composition
+from pcids.descriptors import composition_matrix
+from pcids.elements import check_elements
+from pcids.errors import ExtrapolationWarning, ModelFileError, NotFittedError, PcidsError
+from pcids.models._gfa_features import GFADescriptors, pair_enthalpy_matrix
+
+__all__ = ["GFAModel", "gfa_labels", "load_gfa_model", "SHIPPED_STEM"]
+
+KIND = "gfa"
+#: Shipped model, in ``pcids/models/trained`` (``<stem>.pt`` + ``<stem>.json``).
+SHIPPED_STEM = "gfa_hgb"
+AMBIGUOUS = ("drop", "positive", "negative")
+#: Features may exceed the training range by this fraction of it before a warning.
+RANGE_MARGIN = 0.02
+#: Rows per block when walking the trees (fits in cache).
+PREDICT_BLOCK = 1024
+
+
+def gfa_labels(data: pd.DataFrame, threshold_mm: float = 2.0, ambiguous: str = "drop") -> pd.Series:
+    """1 / 0 for "Dmax >= threshold", NaN where unknown (see the module docstring).
+
+    ``data`` needs ``dmax_mm`` and ``gfa_class`` (as from ``load_gfa()``).
+    """
+    _check_threshold(threshold_mm)
+    if ambiguous not in AMBIGUOUS:
+        raise PcidsError(f"ambiguous must be one of {AMBIGUOUS}, got {ambiguous!r}")
+    missing = [c for c in ("dmax_mm", "gfa_class") if c not in data.columns]
+    if missing:
+        raise PcidsError(f"the GFA table needs columns {missing} (as returned by pcids.datasets.load_gfa())")
+    d = pd.to_numeric(data["dmax_mm"], errors="coerce")
+    cls = data["gfa_class"]
+    pos = d >= threshold_mm
+    neg = (d < threshold_mm) | (d.isna() & cls.isin(["crystalline", "ribbon glass"]))
+    y = pd.Series(np.nan, index=data.index, name=f"dmax_ge_{threshold_mm:g}mm")
+    y[pos] = 1.0
+    y[neg] = 0.0
+    amb = y.isna() & (cls == "bulk glass")
+    if ambiguous == "positive":
+        y[amb] = 1.0
+    elif ambiguous == "negative":
+        y[amb] = 0.0
+    return y
+
+
+def _check_threshold(threshold_mm: float) -> None:
+    if not (isinstance(threshold_mm, (int, float)) and np.isfinite(threshold_mm) and threshold_mm > 0):
+        raise PcidsError(f"threshold_mm must be a positive number of millimetres, got {threshold_mm!r}")
+
+
+# ---------------------------------------------------------------------------
+# tree ensembles as plain arrays
+
+
+def _node_dtype() -> np.dtype:
+    from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
+
+    return PREDICTOR_RECORD_DTYPE
+
+
+def _dtype_spec(dtype: np.dtype) -> list[list[str]]:
+    return [[name, dtype[name].str] for name in dtype.names]
+
+
+class _Trees:
+    """A fitted HistGradientBoosting ensemble reduced to its node records.
+
+    Prediction goes through scikit-learn's compiled ``TreePredictor``, the
+    code the estimator itself uses, so results match it exactly.
+    """
+
+    def __init__(self, nodes: np.ndarray, offsets: np.ndarray, baseline: float):
+        from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+
+        self.nodes = nodes
+        self.offsets = offsets
+        self.baseline = float(baseline)
+        empty = np.zeros((0, 8), dtype=np.uint32)
+        self._trees = [TreePredictor(nodes[a:b], empty, empty) for a, b in zip(offsets[:-1], offsets[1:])]
+        self._known = np.zeros((0, 8), dtype=np.uint32)
+        self._fidx = np.zeros(0, dtype=np.uint32)
+
+    @classmethod
+    def from_estimator(cls, est: Any) -> _Trees:
+        preds = [it[0] for it in est._predictors]  # one tree per iteration (binary / regression)
+        nodes = np.concatenate([p.nodes for p in preds])
+        offsets = np.cumsum([0] + [len(p.nodes) for p in preds]).astype(np.int64)
+        return cls(nodes, offsets, float(np.ravel(est._baseline_prediction)[0]))
+
+    def raw(self, X: np.ndarray) -> np.ndarray:
+        # Row blocks that stay in cache while every tree walks them: ~2x faster
+        # than one pass per tree over a large matrix.
+        X = np.asarray(X, dtype=np.float64)
+        out = np.full(X.shape[0], self.baseline)
+        for start in range(0, X.shape[0], PREDICT_BLOCK):
+            block = np.ascontiguousarray(X[start : start + PREDICT_BLOCK])
+            o = out[start : start + PREDICT_BLOCK]
+            for t in self._trees:
+                o += t.predict(block, self._known, self._fidx, 1)
+        return out
+
+    def state(self, prefix: str) -> dict[str, np.ndarray]:
+        return {
+            f"{prefix}_nodes": np.frombuffer(self.nodes.tobytes(), dtype=np.uint8).copy(),
+            f"{prefix}_offsets": self.offsets,
+            f"{prefix}_baseline": np.array([self.baseline]),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray], prefix: str, source: str) -> _Trees:
+        dtype = _node_dtype()
+        try:
+            raw = state[f"{prefix}_nodes"].tobytes()
+            offsets = state[f"{prefix}_offsets"].astype(np.int64)
+            nodes = np.frombuffer(raw, dtype=dtype)
+            baseline = float(state[f"{prefix}_baseline"][0])
+        except (KeyError, ValueError, IndexError) as exc:
+            raise ModelFileError(f"{source} does not hold a valid GFA tree ensemble ({prefix}: {exc})") from None
+        if offsets[0] != 0 or offsets[-1] != len(nodes) or np.any(np.diff(offsets) <= 0):
+            raise ModelFileError(f"{source}: tree offsets of {prefix!r} do not match its nodes")
+        return cls(nodes, offsets, baseline)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+# ---------------------------------------------------------------------------
+# the model
+
+
+class GFAModel(BaseEstimator):
+    """P(Dmax >= threshold) and log10(Dmax) from composition alone.
+
+    Parameters
+    ----------
+    threshold_mm : float, default 2.0
+        The critical casting diameter a "bulk glass" must reach (paper: 2 mm).
+    ambiguous : {"drop", "positive", "negative"}, default "drop"
+        Label of a bulk glass with no measured diameter (see :func:`gfa_labels`).
+    element_fractions : bool, default True
+        Add the fraction of each training element to the features.
+    max_iter, learning_rate, max_leaf_nodes, min_samples_leaf, l2_regularization
+        Hyperparameters of both gradient-boosted ensembles (classifier, regressor).
+    calibration_folds : int, default 5
+        Folds (grouped by alloy system) of the internal cross-validation used
+        for calibration, the operating point and the Dmax range.
+    calibration : {"sigmoid", "isotonic"}, default "sigmoid"
+        Map from the class-weighted model's margin to a probability, fitted on
+        the internal out-of-fold margins. Sigmoid (Platt) keeps the ranking of
+        the trees; isotonic flattens wide score ranges into ties.
+    drop_conflicts : bool, default False
+        Leave out of training the alloys whose sources disagree (``conflict``).
+    seed : int, default 0
+        Seeds the trees and the internal folds.
+    """
+
+    def __init__(
+        self,
+        threshold_mm: float = 2.0,
+        ambiguous: str = "drop",
+        element_fractions: bool = True,
+        max_iter: int = 100,
+        learning_rate: float = 0.1,
+        max_leaf_nodes: int = 15,
+        min_samples_leaf: int = 40,
+        l2_regularization: float = 1.0,
+        calibration_folds: int = 5,
+        calibration: str = "sigmoid",
+        drop_conflicts: bool = False,
+        seed: int = 0,
+    ):
+        self.threshold_mm = threshold_mm
+        self.ambiguous = ambiguous
+        self.element_fractions = element_fractions
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.calibration_folds = calibration_folds
+        self.calibration = calibration
+        self.drop_conflicts = drop_conflicts
+        self.seed = seed
+
+    # -- fitting -----------------------------------------------------------
+
+    def _hgb_params(self) -> dict[str, Any]:
+        return dict(
+            max_iter=int(self.max_iter),
+            learning_rate=float(self.learning_rate),
+            max_leaf_nodes=int(self.max_leaf_nodes),
+            min_samples_leaf=int(self.min_samples_leaf),
+            l2_regularization=float(self.l2_regularization),
+            early_stopping=False,
+            random_state=int(self.seed),
+        )
+
+    def _check_params(self) -> None:
+        _check_threshold(self.threshold_mm)
+        if self.ambiguous not in AMBIGUOUS:
+            raise PcidsError(f"ambiguous must be one of {AMBIGUOUS}, got {self.ambiguous!r}")
+        if self.calibration not in ("sigmoid", "isotonic"):
+            raise PcidsError(f"calibration must be 'sigmoid' or 'isotonic', got {self.calibration!r}")
+        if not (isinstance(self.calibration_folds, int) and self.calibration_folds >= 2):
+            raise PcidsError(f"calibration_folds must be an integer >= 2, got {self.calibration_folds!r}")
+        for name in ("max_iter", "max_leaf_nodes", "min_samples_leaf"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, np.integer)) and v >= (2 if name == "max_leaf_nodes" else 1)):
+                raise PcidsError(f"{name} must be a positive integer, got {v!r}")
+        if not (float(self.learning_rate) > 0):
+            raise PcidsError(f"learning_rate must be positive, got {self.learning_rate!r}")
+
+    def fit(self, X: pd.DataFrame | Iterable[str | Composition], y: Sequence[float] | None = None, *, dmax_mm: Sequence[float] | None = None) -> GFAModel:
+        """Fit on the merged table (``load_gfa()``), or on compositions + labels.
+
+        With a DataFrame holding ``formula``, ``dmax_mm`` and ``gfa_class`` and
+        ``y=None``, labels come from :func:`gfa_labels`. Otherwise ``X`` is a
+        sequence of compositions, ``y`` their 0/1 labels (NaN = unlabelled)
+        and ``dmax_mm`` (optional) measured diameters for the regressor.
+        """
+        from threadpoolctl import threadpool_limits
+
+        self._check_params()
+        # One OpenMP thread: on a shared machine HGB's threads spin-wait and run
+        # 3-5x slower in wall time than a single thread (measured); results do not change.
+        with threadpool_limits(1):
+            return self._fit(X, y, dmax_mm)
+
+    def _fit(self, X: Any, y: Any, dmax_mm: Any) -> GFAModel:
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+        from sklearn.isotonic import IsotonicRegression
+
+        comps, labels, dmax, conflict = self._training_table(X, y, dmax_mm)
+        A, elements = composition_matrix(comps)
+        check_elements(elements)
+        self.elements_ = elements
+        self.featurizer_ = GFADescriptors(elements if self.element_fractions else None)
+        F = self.featurizer_.transform_matrix(A, elements)
+        self.feature_names_ = self.featurizer_.feature_labels()
+        n_desc = len(self.feature_names_) - (len(elements) if self.element_fractions else 0)
+        self.feature_min_ = F[:, :n_desc].min(axis=0)
+        self.feature_max_ = F[:, :n_desc].max(axis=0)
+        systems = np.array([c.system for c in comps])
+
+        use = np.isfinite(labels) & ~conflict
+        yc = labels[use].astype(int)
+        if yc.min() == yc.max():
+            raise PcidsError("the training labels hold a single class; GFAModel needs both glass formers and non-formers")
+        Fc, gc = F[use], systems[use]
+        self.n_train_ = int(use.sum())
+        self.n_positive_ = int(yc.sum())
+
+        def clf() -> HistGradientBoostingClassifier:
+            return HistGradientBoostingClassifier(class_weight="balanced", **self._hgb_params())
+
+        oof = np.full(len(yc), np.nan)
+        for tr, te in self._folds(gc, yc):
+            oof[te] = clf().fit(Fc[tr], yc[tr]).decision_function(Fc[te])
+        if self.calibration == "isotonic":
+            iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(oof, yc)
+            self.calibration_x_ = np.asarray(iso.X_thresholds_, dtype=np.float64)
+            self.calibration_y_ = np.asarray(iso.y_thresholds_, dtype=np.float64)
+        else:  # Platt: logistic regression on the weighted model's margin
+            from sklearn.linear_model import LogisticRegression
+
+            lr = LogisticRegression(C=1e6).fit(oof.reshape(-1, 1), yc)
+            self.calibration_x_ = np.array([float(lr.coef_[0, 0]), float(lr.intercept_[0])])
+            self.calibration_y_ = np.zeros(0)
+        cal = self._calibrate(oof)
+        self.decision_threshold_ = _best_balanced_threshold(yc, cal)
+        self.oof_proba_ = cal
+        self.oof_labels_ = yc
+        self.classifier_ = _Trees.from_estimator(clf().fit(Fc, yc))
+
+        measured = np.isfinite(dmax) & (dmax > 0) & ~conflict
+        self.regressor_ = None
+        self.residual_quantiles_ = np.array([np.nan, np.nan])
+        if measured.sum() >= 2 * self.calibration_folds:
+            Fr, tr_y, gr = F[measured], np.log10(dmax[measured]), systems[measured]
+
+            def reg() -> HistGradientBoostingRegressor:
+                return HistGradientBoostingRegressor(**self._hgb_params())
+
+            res = np.full(len(tr_y), np.nan)
+            for tr, te in self._folds(gr, None):
+                res[te] = tr_y[te] - reg().fit(Fr[tr], tr_y[tr]).predict(Fr[te])
+            self.residual_quantiles_ = np.quantile(res, [0.16, 0.84])
+            self.regressor_ = _Trees.from_estimator(reg().fit(Fr, tr_y))
+            self.n_dmax_train_ = int(measured.sum())
+        return self
+
+    def _folds(self, groups: np.ndarray, y: np.ndarray | None) -> list[tuple[np.ndarray, np.ndarray]]:
+        from pcids.evaluation import grouped_kfold
+
+        k = min(self.calibration_folds, len(np.unique(groups)))
+        if k < 2:
+            raise PcidsError("GFAModel needs alloys from at least two alloy systems to calibrate")
+        return grouped_kfold(groups, k=k, seed=int(self.seed))
+
+    def _training_table(self, X: Any, y: Any, dmax_mm: Any) -> tuple[list[Composition], np.ndarray, np.ndarray, np.ndarray]:
+        if isinstance(X, pd.DataFrame) and y is None:
+            if "formula" not in X.columns:
+                raise PcidsError("the GFA table needs a 'formula' column (as returned by pcids.datasets.load_gfa())")
+            labels = gfa_labels(X, self.threshold_mm, self.ambiguous).to_numpy(dtype=float)
+            dmax = pd.to_numeric(X["dmax_mm"], errors="coerce").to_numpy(dtype=float)
+            conflict = X["conflict"].to_numpy(dtype=bool) if (self.drop_conflicts and "conflict" in X.columns) else np.zeros(len(X), bool)
+            comps = [Composition.coerce(f) for f in X["formula"]]
+            return comps, labels, dmax, conflict
+        if y is None:
+            raise PcidsError("fit needs labels y when X is not the GFA table (a DataFrame with dmax_mm and gfa_class)")
+        comps = [Composition.coerce(c) for c in (X["formula"] if isinstance(X, pd.DataFrame) else X)]
+        labels = np.asarray(y, dtype=float).ravel()
+        if len(labels) != len(comps):
+            raise PcidsError(f"got {len(comps)} compositions but {len(labels)} labels")
+        bad = np.isfinite(labels) & ~np.isin(labels, (0.0, 1.0))
+        if bad.any():
+            raise PcidsError(f"labels must be 0, 1 or NaN; got {labels[bad][:3].tolist()}")
+        dmax = np.full(len(comps), np.nan) if dmax_mm is None else np.asarray(dmax_mm, dtype=float).ravel()
+        if len(dmax) != len(comps):
+            raise PcidsError(f"got {len(comps)} compositions but {len(dmax)} dmax_mm values")
+        return comps, labels, dmax, np.zeros(len(comps), bool)
+
+    # -- prediction --------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "classifier_"):
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call fit (or GFAModel.load) first")
+
+    def _features(self, A: np.ndarray, elements: Sequence[str]) -> np.ndarray:
+        return self.featurizer_.transform_matrix(A, elements)
+
+    def predict_proba_matrix(self, A: np.ndarray, elements: Sequence[str]) -> np.ndarray:
+        """Calibrated P(Dmax >= threshold) for a fraction matrix (n, m); no warnings (fast path)."""
+        self._check_fitted()
+        return self._calibrate(self.classifier_.raw(self._features(A, elements)))
+
+    def _calibrate(self, z: np.ndarray) -> np.ndarray:
+        if self.calibration == "isotonic":
+            return np.interp(z, self.calibration_x_, self.calibration_y_)
+        a, b = self.calibration_x_
+        return _sigmoid(a * z + b)
+
+    def predict_dmax_matrix(self, A: np.ndarray, elements: Sequence[str]) -> np.ndarray:
+        """Predicted Dmax (mm) for a fraction matrix (n, m); no warnings (fast path)."""
+        return 10.0 ** self._log_dmax(self._features(A, elements))
+
+    def _log_dmax(self, F: np.ndarray) -> np.ndarray:
+        self._check_fitted()
+        if self.regressor_ is None:
+            raise NotFittedError(f"This {type(self).__name__} has no Dmax regressor: fit it with measured dmax_mm values")
+        return self.regressor_.raw(F)
+
+    def _matrix(self, compositions: Any) -> tuple[np.ndarray, list[str], list[Composition]]:
+        if isinstance(compositions, (str, Composition)):
+            compositions = [compositions]
+        if isinstance(compositions, pd.DataFrame):
+            compositions = compositions["formula"]
+        comps = [Composition.coerce(c) for c in compositions]
+        if not comps:
+            raise PcidsError("no compositions given")
+        A, elements = composition_matrix(comps)
+        check_elements(elements)
+        return A, elements, comps
+
+    def _warn_domain(self, A: np.ndarray, elements: list[str], comps: list[Composition]) -> None:
+        reasons = self._domain_reasons(A, elements)
+        bad = [(c.formula, r) for c, r in zip(comps, reasons) if r]
+        if bad:
+            shown = "; ".join(f"{f}: {', '.join(r)}" for f, r in bad[:3])
+            more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+            warnings.warn(
+                f"{len(bad)} of {len(comps)} compositions lie outside the GFA training data, predictions are "
+                f"extrapolations: {shown}{more}",
+                ExtrapolationWarning,
+                stacklevel=3,
+            )
+
+    def predict_proba(self, compositions: Any) -> np.ndarray:
+        """Calibrated P(Dmax >= threshold_mm), shape (n,); warns outside the training domain."""
+        self._check_fitted()
+        A, elements, comps = self._matrix(compositions)
+        self._warn_domain(A, elements, comps)
+        return self.predict_proba_matrix(A, elements)
+
+    def predict(self, compositions: Any) -> np.ndarray:
+        """1 where P(Dmax >= threshold) reaches ``decision_threshold_`` (max balanced accuracy)."""
+        return (self.predict_proba(compositions) >= self.decision_threshold_).astype(int)
+
+    def predict_dmax(self, compositions: Any) -> pd.DataFrame:
+        """Predicted Dmax (mm) with a ~68 % range (``dmax_low``, ``dmax_high``), indexed by formula."""
+        self._check_fitted()
+        A, elements, comps = self._matrix(compositions)
+        self._warn_domain(A, elements, comps)
+        log_d = self._log_dmax(self._features(A, elements))
+        lo, hi = self.residual_quantiles_
+        return pd.DataFrame(
+            {"dmax_mm": 10.0**log_d, "dmax_low": 10.0 ** (log_d + lo), "dmax_high": 10.0 ** (log_d + hi)},
+            index=pd.Index([c.formula for c in comps], name="formula"),
+        )
+
+    # -- domain ------------------------------------------------------------
+
+    def _domain_reasons(self, A: np.ndarray, elements: Sequence[str]) -> list[list[str]]:
+        known = set(self.elements_)
+        A = np.asarray(A, dtype=float)
+        present = A > 0
+        out: list[list[str]] = [[] for _ in range(A.shape[0])]
+        unseen = [j for j, e in enumerate(elements) if e not in known]
+        for j in unseen:
+            for i in np.flatnonzero(present[:, j]):
+                out[i].append(f"{elements[j]} is not in the training data")
+        _, pair_known = pair_enthalpy_matrix(elements)
+        for a in range(len(elements)):
+            for b in range(a + 1, len(elements)):
+                if not pair_known[a, b]:
+                    for i in np.flatnonzero(present[:, a] & present[:, b]):
+                        out[i].append(f"no mixing enthalpy for {elements[a]}-{elements[b]}")
+        F = self._features(A, elements)[:, : len(self.feature_min_)]
+        margin = RANGE_MARGIN * (self.feature_max_ - self.feature_min_)
+        low = F < self.feature_min_ - margin
+        high = F > self.feature_max_ + margin
+        names = self.feature_names_
+        for i in np.flatnonzero((low | high).any(axis=1)):
+            cols = np.flatnonzero(low[i] | high[i])
+            out[i].append("outside the training range of " + ", ".join(names[c] for c in cols[:4]))
+        return out
+
+    def domain_check_matrix(self, A: np.ndarray, elements: Sequence[str]) -> np.ndarray:
+        """True where a composition lies inside the training domain (fraction-matrix form)."""
+        self._check_fitted()
+        return np.array([not r for r in self._domain_reasons(A, elements)], dtype=bool)
+
+    def domain_check(self, compositions: Any) -> np.ndarray:
+        """True where a composition lies inside the training domain: only elements seen
+        in training, tabulated pair enthalpies, every descriptor within the training
+        range (plus a 2 % margin)."""
+        self._check_fitted()
+        A, elements, _ = self._matrix(compositions)
+        return self.domain_check_matrix(A, elements)
+
+    def domain_reasons(self, compositions: Any) -> list[list[str]]:
+        """Why each composition is outside the domain (empty list = inside)."""
+        self._check_fitted()
+        A, elements, _ = self._matrix(compositions)
+        return self._domain_reasons(A, elements)
+
+    # -- persistence -------------------------------------------------------
+
+    def save(self, path: str | Path, metadata: dict[str, Any] | None = None, overwrite: bool = False) -> Path:
+        """Write ``<stem>.pt`` (arrays only) and ``<stem>.json`` (metadata + SHA-256)."""
+        import sklearn
+        import torch
+
+        from pcids.models.io import save_state
+
+        self._check_fitted()
+        arrays: dict[str, np.ndarray] = {
+            **self.classifier_.state("clf"),
+            "calibration_x": self.calibration_x_,
+            "calibration_y": self.calibration_y_,
+            "feature_min": self.feature_min_,
+            "feature_max": self.feature_max_,
+        }
+        if self.regressor_ is not None:
+            arrays.update(self.regressor_.state("reg"))
+        state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
+        meta = {
+            "kind": KIND,
+            "sklearn_version": sklearn.__version__,
+            "numpy_version": np.__version__,
+            "hyperparameters": self.get_params(),
+            "elements": list(self.elements_),
+            "feature_names": list(self.feature_names_),
+            "node_dtype": _dtype_spec(_node_dtype()),
+            "decision_threshold": float(self.decision_threshold_),
+            "residual_quantiles_log10": [float(v) for v in self.residual_quantiles_],
+            "n_train": self.n_train_,
+            "n_positive": self.n_positive_,
+            "n_dmax_train": getattr(self, "n_dmax_train_", 0),
+            **(metadata or {}),
+        }
+        return save_state(path, state, meta, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | Path) -> GFAModel:
+        """Read a model written by :meth:`save`; any problem is a ModelFileError."""
+        from pcids.models.io import load_state
+
+        state_t, meta = load_state(path, kind=KIND)
+        source = str(path)
+        if meta.get("node_dtype") != _dtype_spec(_node_dtype()):
+            raise ModelFileError(
+                f"{source} was written with scikit-learn {meta.get('sklearn_version')}, whose tree format differs "
+                "from the installed one; retrain it with `pcids train gfa`"
+            )
+        state = {k: v.numpy() for k, v in state_t.items()}
+        try:
+            model = cls(**meta["hyperparameters"])
+            model.elements_ = list(meta["elements"])
+            model.feature_names_ = list(meta["feature_names"])
+            model.featurizer_ = GFADescriptors(model.elements_ if model.element_fractions else None)
+            model.classifier_ = _Trees.from_state(state, "clf", source)
+            model.regressor_ = _Trees.from_state(state, "reg", source) if "reg_nodes" in state else None
+            model.calibration_x_ = state["calibration_x"]
+            model.calibration_y_ = state["calibration_y"]
+            model.feature_min_ = state["feature_min"]
+            model.feature_max_ = state["feature_max"]
+            model.decision_threshold_ = float(meta["decision_threshold"])
+            model.residual_quantiles_ = np.asarray(meta["residual_quantiles_log10"], dtype=float)
+            model.n_train_ = int(meta["n_train"])
+            model.n_positive_ = int(meta["n_positive"])
+            model.n_dmax_train_ = int(meta.get("n_dmax_train", 0))
+            model.metadata_ = meta
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{source} does not describe a GFAModel: {type(exc).__name__} {exc}") from None
+        if model.featurizer_.feature_labels() != model.feature_names_:
+            raise ModelFileError(f"{source}: its feature list does not match this pcids version's GFA features")
+        n_feat = len(model.feature_names_)
+        used = model.classifier_.nodes["feature_idx"][model.classifier_.nodes["is_leaf"] == 0]
+        if used.size and used.max() >= n_feat:
+            raise ModelFileError(f"{source}: the trees use feature {int(used.max())} but only {n_feat} are described")
+        return model
+
+
+def _best_balanced_threshold(y: np.ndarray, p: np.ndarray) -> float:
+    """The probability cut that maximises balanced accuracy (Youden's J)."""
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, thr = roc_curve(y, p)
+    j = tpr - fpr
+    best = int(np.argmax(j[1:])) + 1  # skip the "predict nothing" point (threshold inf)
+    return float(min(thr[best], 1.0))
+
+
+def shipped_path() -> Path:
+    return Path(str(resources.files("pcids.models").joinpath("trained", SHIPPED_STEM)))
+
+
+@lru_cache(maxsize=1)
+def load_gfa_model() -> GFAModel:
+    """The shipped GFA model (trained on all bundled data by ``pcids train gfa``), cached."""
+    return GFAModel.load(shipped_path())

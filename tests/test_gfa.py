@@ -1,0 +1,181 @@
+"""GFAModel: learning on real data, calibration, sklearn contract, determinism, domain, safe save/load."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from functools import lru_cache
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+
+from pcids import GFAModel, load_gfa_model
+from pcids.datasets import data_hash, load_gfa
+from pcids.errors import ExtrapolationWarning, ModelFileError, NotFittedError, PcidsError
+from pcids.models.gfa import gfa_labels
+
+SMALL = dict(max_iter=15, learning_rate=0.3, calibration_folds=3)
+
+
+@lru_cache(maxsize=1)
+def _split():
+    df = load_gfa()
+    rng = np.random.default_rng(0)
+    idx = rng.permutation(len(df))
+    return df.iloc[idx[:1400]].reset_index(drop=True), df.iloc[idx[1400:2200]].reset_index(drop=True)
+
+
+@lru_cache(maxsize=1)
+def _fitted() -> GFAModel:
+    return GFAModel(**SMALL).fit(_split()[0])
+
+
+def test_learns_glass_formers_on_unseen_alloys():
+    m = _fitted()
+    test = _split()[1]
+    y = gfa_labels(test)
+    keep = y.notna().to_numpy()
+    p = m.predict_proba(test["formula"][keep])
+    assert p.shape == (keep.sum(),) and np.all((p >= 0) & (p <= 1))
+    assert roc_auc_score(y[keep], p) > 0.9
+    # measured diameters of the test alloys: the regressor beats predicting the training mean
+    meas = test["dmax_mm"].notna().to_numpy()
+    pred = m.predict_dmax(test["formula"][meas])
+    ld = np.log10(test["dmax_mm"][meas].to_numpy())
+    mse_model = np.mean((np.log10(pred["dmax_mm"].to_numpy()) - ld) ** 2)
+    mse_mean = np.mean((np.log10(_split()[0]["dmax_mm"].dropna()).mean() - ld) ** 2)
+    assert mse_model < 0.8 * mse_mean
+
+
+def test_probabilities_are_calibrated_out_of_fold():
+    m = _fitted()
+    # Platt scaling on out-of-fold margins: at the likelihood optimum the mean
+    # probability equals the positive rate (intercept's score equation)
+    assert m.oof_proba_.mean() == pytest.approx(m.oof_labels_.mean(), abs=2e-3)
+    iso = GFAModel(**SMALL, calibration="isotonic").fit(_split()[0])
+    assert iso.oof_proba_.mean() == pytest.approx(iso.oof_labels_.mean(), abs=1e-9)
+    assert np.all(np.diff(iso.calibration_y_) >= 0)
+    assert m.calibration_x_[0] > 0  # the calibration map increases with the trees' margin
+    assert 0 < m.decision_threshold_ < 1
+    pred = (m.oof_proba_ >= m.decision_threshold_).astype(int)
+    tpr = pred[m.oof_labels_ == 1].mean()
+    tnr = 1 - pred[m.oof_labels_ == 0].mean()
+    assert (tpr + tnr) / 2 > 0.8
+
+
+def test_predict_dmax_range_and_matrix_paths_agree():
+    m = _fitted()
+    forms = ["Zr41.2Ti13.8Cu12.5Ni10Be22.5", "Cu46Zr46Al8", "Fe80B20"]
+    d = m.predict_dmax(forms)
+    assert list(d.columns) == ["dmax_mm", "dmax_low", "dmax_high"]
+    assert d.index.tolist() == [f for f in d.index]  # canonical formulas
+    assert np.all(d["dmax_low"] < d["dmax_mm"]) and np.all(d["dmax_mm"] < d["dmax_high"])
+    els = ["Zr", "Ti", "Cu", "Ni", "Be", "Al", "Fe", "B"]
+    A = np.array(
+        [[41.2, 13.8, 12.5, 10, 22.5, 0, 0, 0], [46, 0, 46, 0, 0, 8, 0, 0], [0, 0, 0, 0, 0, 0, 80, 20]]
+    )
+    np.testing.assert_allclose(m.predict_proba_matrix(A, els), m.predict_proba(forms), rtol=1e-12)
+    np.testing.assert_allclose(m.predict_dmax_matrix(A, els), d["dmax_mm"].to_numpy(), rtol=1e-12)
+    assert m.predict(forms).tolist() == (m.predict_proba(forms) >= m.decision_threshold_).astype(int).tolist()
+
+
+def test_same_seed_same_model_and_clone():
+    df = _split()[0].iloc[:600]
+    a = GFAModel(**SMALL, seed=4).fit(df)
+    b = clone(a).fit(df)
+    forms = ["Cu50Zr50", "Pd40Ni40P20", "Mg65Cu25Y10"]
+    np.testing.assert_array_equal(a.predict_proba(forms), b.predict_proba(forms))
+    assert clone(a).get_params() == a.get_params()
+    assert not hasattr(clone(a), "classifier_")
+
+
+def test_unfitted_and_bad_parameters():
+    with pytest.raises(NotFittedError, match="GFAModel"):
+        GFAModel().predict_proba(["Cu50Zr50"])
+    with pytest.raises(PcidsError, match="threshold_mm"):
+        GFAModel(threshold_mm=0).fit(_split()[0])
+    with pytest.raises(PcidsError, match="ambiguous"):
+        GFAModel(ambiguous="yes").fit(_split()[0])
+    with pytest.raises(PcidsError, match="labels"):
+        GFAModel(**SMALL).fit(["Cu50Zr50", "Cu60Zr40"])
+    with pytest.raises(PcidsError, match="single class"):
+        GFAModel(**SMALL).fit(["Cu50Zr50", "Ni60Nb40", "Fe80B20"], [1, 1, 1])
+    with pytest.raises(PcidsError, match="0, 1 or NaN"):
+        GFAModel(**SMALL).fit(["Cu50Zr50", "Ni60Nb40"], [1, 2])
+
+
+def test_fit_on_compositions_and_labels():
+    df = _split()[0]
+    y = gfa_labels(df)
+    m = GFAModel(**SMALL).fit(df["formula"], y, dmax_mm=df["dmax_mm"])
+    np.testing.assert_allclose(m.predict_proba(["Cu50Zr50"]), _fitted().predict_proba(["Cu50Zr50"]))
+    no_reg = GFAModel(**SMALL).fit(df["formula"], y)
+    with pytest.raises(NotFittedError, match="Dmax regressor"):
+        no_reg.predict_dmax(["Cu50Zr50"])
+
+
+def test_domain_check_and_extrapolation_warning():
+    m = _fitted()
+    inside = "Cu46Zr46Al8"
+    assert "Os" not in m.elements_
+    outside = "Cu40Zr40Os20"
+    ok = m.domain_check([inside, outside])
+    assert ok.tolist() == [True, False]
+    assert any("Os is not in the training data" in r for r in m.domain_reasons([outside])[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m.predict_proba([inside])
+    with pytest.warns(ExtrapolationWarning, match="Os is not in the training data"):
+        m.predict_proba([inside, outside])
+    with pytest.warns(ExtrapolationWarning):
+        m.predict_dmax([outside])
+    # a binary far outside the descriptor range (pure element)
+    assert not m.domain_check(["Cu"])[0]
+
+
+def test_save_load_roundtrip_and_bad_files(tmp_path):
+    m = _fitted()
+    stem = tmp_path / "g"
+    m.save(stem, metadata={"data_hash": "x"})
+    r = GFAModel.load(stem)
+    forms = ["Zr41.2Ti13.8Cu12.5Ni10Be22.5", "Cu46Zr46Al8", "Fe80B20"]
+    np.testing.assert_array_equal(r.predict_proba(forms), m.predict_proba(forms))
+    np.testing.assert_array_equal(r.predict_dmax(forms).to_numpy(), m.predict_dmax(forms).to_numpy())
+    assert r.get_params() == m.get_params()
+    with pytest.raises(ModelFileError, match="exists"):
+        m.save(stem)
+    pt, js = stem.with_suffix(".pt"), stem.with_suffix(".json")
+    blob = pt.read_bytes()
+    pt.write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(ModelFileError, match="corrupted or truncated"):
+        GFAModel.load(stem)
+    pt.write_bytes(blob)
+    meta = json.loads(js.read_text())
+    js.write_text(json.dumps({**meta, "node_dtype": [["value", "<f4"]]}))
+    with pytest.raises(ModelFileError, match="retrain"):
+        GFAModel.load(stem)
+    js.write_text(json.dumps({**meta, "kind": "forward"}))
+    with pytest.raises(ModelFileError, match="gfa"):
+        GFAModel.load(stem)
+    js.write_text(json.dumps({**meta, "feature_names": meta["feature_names"][:-1]}))
+    with pytest.raises(ModelFileError, match="feature"):
+        GFAModel.load(stem)
+    js.write_text("{not json")
+    with pytest.raises(ModelFileError, match="not valid JSON"):
+        GFAModel.load(stem)
+    with pytest.raises(ModelFileError, match="not found"):
+        GFAModel.load(tmp_path / "missing")
+
+
+def test_shipped_model_loads_and_ranks_known_alloys():
+    m = load_gfa_model()
+    assert m is load_gfa_model()
+    meta = m.metadata_
+    assert meta["data_hash"] == data_hash("gfa") and meta["threshold_mm"] == 2.0
+    p = m.predict_proba(["Zr41.2Ti13.8Cu12.5Ni10Be22.5", "Zr55Al10Ni5Cu30", "Fe50Cu50", "Al90Fe10"])
+    assert p[0] > 0.7 and p[1] > 0.5  # Vitreloy 1 (> 2 cm) and Zr55Al10Ni5Cu30 (~ 1 cm)
+    assert p[2] < 0.1 and p[3] < 0.1  # immiscible Fe-Cu, marginal Al-based ribbon glass
+    d = m.predict_dmax(["Zr41.2Ti13.8Cu12.5Ni10Be22.5"])
+    assert d["dmax_low"].iloc[0] > 2.0  # Vit1 casts at > 2 cm; the range stays above the threshold
