@@ -195,3 +195,44 @@ def test_chunks_bound_memory_and_cover_the_lattice():
         seen += len(units)
     assert seen == lat.size
     assert max(sizes) <= 50_000
+
+
+@pytest.mark.parametrize("start,E,h", [("Ti44Zr22Be30Fe4", 5, 1), ("Zr45Cu25Ni10Al10Ti10", 3, 1), ("Cu46Zr46Al8", 4, 0.5)])
+def test_completion_range_is_exact(start, E, h):
+    lat = Lattice.around(start, E=E, h=h)
+    els = lat.elements
+    Q = property_matrix(els) * h / 100
+    units = np.concatenate(list(lat.iter_chunks(10**6)))
+    for level in range(len(els)):
+        cmin, cmax = lat.completion_range(level, Q)
+        rem = lat.total - units[:, :level].sum(axis=1)
+        part = units[:, level:] @ Q[level:]
+        for r in np.unique(rem):
+            sel = rem == r
+            np.testing.assert_allclose(part[sel].min(axis=0), cmin[r], rtol=1e-12, atol=1e-9)
+            np.testing.assert_allclose(part[sel].max(axis=0), cmax[r], rtol=1e-12, atol=1e-9)
+
+
+def test_pruning_with_a_sound_bound_is_exact_and_skips_work():
+    """A convex quadratic in descriptor space has an exact box bound: pruning must not change the answer."""
+    from pcids.corrector import FeatureScorer
+
+    els = ["Zr", "Cu", "Ni", "Al", "Ti"]
+    P = property_matrix(els)
+    target = np.array([6.5, 1500.0, 1.6, 152.0])
+    scale = np.array([0.5, 100.0, 0.05, 3.0])
+
+    def f(X):
+        return (((X - target) / scale) ** 2).sum(axis=1)
+
+    def lb(lo, hi):
+        nearest = np.clip(target, lo, hi)
+        return (((nearest - target) / scale) ** 2).sum(axis=1)
+
+    scorer = FeatureScorer(P, f, lb)
+    for chunk in (500, 10**6):
+        pruned = correct("Zr45Cu25Ni10Al10Ti10", scorer, E=5, h=1, top_k=7, chunk_size=chunk)
+        full = correct("Zr45Cu25Ni10Al10Ti10", scorer, E=5, h=1, top_k=7, chunk_size=chunk, prune=False)
+        assert pruned["formula"].tolist() == full["formula"].tolist()
+        np.testing.assert_allclose(pruned["score"], full["score"], rtol=1e-12)
+        assert pruned.attrs["n_scored"] < full.attrs["n_scored"] == 8801

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -185,27 +186,60 @@ class Lattice:
             j += 1
         return np.column_stack([prefix, rem]).astype(np.int64)
 
-    def iter_chunks(self, chunk_size: int = 500_000) -> Iterator[np.ndarray]:
-        """Yield integer unit arrays (m, n), m <= chunk_size unless one prefix has more
-        completions, in lexicographic order; together they are the whole lattice."""
+    def chunk_level(self, chunk_size: int) -> int:
+        """Shallowest level whose prefixes each have at most ``chunk_size`` completions."""
         n = len(self.lo)
-        if self.size == 0:
-            return
-        # Shallowest level whose prefixes each have at most chunk_size completions.
         level = next((j for j in range(n + 1) if self._ways[j].max() <= chunk_size), n - 1)
-        level = min(level, n - 1)
+        return min(level, n - 1)
+
+    def prefixes(self, level: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All feasible prefixes (values of the first ``level`` elements), in lexicographic
+        order: (prefix (p, level), remaining units (p,), completions per prefix (p,))."""
         prefix = np.zeros((1, 0), dtype=np.int64)
         rem = np.array([self.total], dtype=np.int64)
         for j in range(level):
             prefix, rem = self._children(prefix, rem, j)
-        desc = self._ways[level, rem]
+        return prefix, rem, np.rint(self._ways[level, rem]).astype(np.int64)
+
+    def iter_chunks(self, chunk_size: int = 500_000) -> Iterator[np.ndarray]:
+        """Yield integer unit arrays (m, n), m <= chunk_size unless one prefix has more
+        completions, in lexicographic order; together they are the whole lattice."""
+        if self.size == 0:
+            return
+        level = self.chunk_level(chunk_size)
+        prefix, rem, desc = self.prefixes(level)
         cum = np.cumsum(desc)
         start = 0
         while start < len(prefix):
-            base = cum[start - 1] if start else 0.0
+            base = cum[start - 1] if start else 0
             stop = max(int(np.searchsorted(cum, base + chunk_size, side="right")), start + 1)
             yield self._expand(prefix[start:stop], rem[start:stop], level)
             start = stop
+
+    def completion_range(self, level: int, Q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact min and max of ``sum_{i >= level} k_i Q[i]`` over the completions summing to r.
+
+        Returns two arrays of shape (total + 1, Q.shape[1]) indexed by r (NaN where
+        no completion exists). Greedy filling is exact: the bounds and r are integers.
+        """
+        lo, hi = self.lo[level:], self.hi[level:]
+        Qr = np.asarray(Q, dtype=np.float64)[level:]
+        r = np.arange(self.total + 1)
+        extra = r - lo.sum()
+        feasible = (extra >= 0) & (extra <= (hi - lo).sum())
+        base = lo @ Qr
+        out = []
+        for sign in (1.0, -1.0):
+            res = np.empty((len(r), Qr.shape[1]))
+            for d in range(Qr.shape[1]):
+                order = np.argsort(sign * Qr[:, d], kind="stable")
+                cap = (hi - lo)[order]
+                before = np.cumsum(cap) - cap
+                take = np.clip(extra[:, None] - before[None, :], 0, cap[None, :])
+                res[:, d] = base[d] + take @ Qr[order, d]
+            res[~feasible] = np.nan
+            out.append(res)
+        return out[0], out[1]
 
     def to_percent(self, units: np.ndarray) -> np.ndarray:
         return units * self.h
@@ -293,15 +327,15 @@ def correct(
 
         bar = tqdm(total=lat.size, unit="cand", unit_scale=True, desc="corrector", leave=False)
     try:
-        for units in lat.iter_chunks(chunk_size):
-            if pruning:
-                with threadpool_limits(limits=1, user_api="blas"):  # small matmuls: threads only contend
-                    n_scored += _pruned_chunk(units, lat, score, top)  # type: ignore[arg-type]
-            else:
+        if pruning:
+            with threadpool_limits(limits=1, user_api="blas"):  # small matmuls: threads only contend
+                n_scored = _pruned_search(lat, score, top, chunk_size, bar)  # type: ignore[arg-type]
+        else:
+            for units in lat.iter_chunks(chunk_size):
                 top.push(units, _checked_scores(score, lat.to_percent(units), units.shape[0]))
                 n_scored += units.shape[0]
-            if bar is not None:
-                bar.update(units.shape[0])
+                if bar is not None:
+                    bar.update(units.shape[0])
     finally:
         if bar is not None:
             bar.close()
@@ -391,7 +425,48 @@ class _TopK:
 _LEAF = 32
 
 
-def _pruned_chunk(units: np.ndarray, lat: Lattice, scorer: FeatureScorer, top: _TopK) -> int:
+def _pruned_search(lat: Lattice, scorer: FeatureScorer, top: _TopK, chunk_size: int, bar: Any) -> int:
+    """Branch and bound over the lattice; returns the number of candidates scored.
+
+    Prefixes (the first elements' values) are bounded before anything is
+    enumerated: the features of all their completions lie in an exactly
+    computed box (:meth:`Lattice.completion_range`). Prefixes are visited
+    best bound first, in groups of about ``chunk_size`` candidates; a group
+    whose every bound exceeds the current k-th best is never enumerated, the
+    others go through :func:`_pruned_chunk`. Ties keep lexicographic order.
+    """
+    level = lat.chunk_level(chunk_size)
+    prefix, rem, desc = lat.prefixes(level)
+    offsets = np.cumsum(desc) - desc
+    Q = scorer.property_matrix * lat.h / 100.0  # features per unit of each element
+    cmin, cmax = lat.completion_range(level, Q)
+    fixed = prefix @ Q[:level] if level else np.zeros((len(prefix), Q.shape[1]))
+    lb = np.asarray(scorer.lower_bound(fixed + cmin[rem], fixed + cmax[rem]), dtype=np.float64).reshape(-1)  # type: ignore[misc]
+    lb = np.where(np.isnan(lb), -np.inf, lb)
+    visit = np.argsort(lb, kind="stable")
+    scored = 0
+    done = 0
+    i = 0
+    while i < len(visit) and lb[visit[i]] <= top.threshold:
+        j, m = i, 0
+        while j < len(visit) and (j == i or m + desc[visit[j]] <= chunk_size) and lb[visit[j]] <= top.threshold:
+            m += desc[visit[j]]
+            j += 1
+        g = visit[i:j]
+        units = lat._expand(prefix[g], rem[g], level)
+        starts = np.cumsum(desc[g]) - desc[g]
+        order = np.repeat(offsets[g] - starts, desc[g]) + np.arange(len(units))
+        scored += _pruned_chunk(units, lat, scorer, top, order)
+        done += len(units)
+        if bar is not None:
+            bar.update(len(units))
+        i = j
+    if bar is not None:
+        bar.update(lat.size - done)
+    return scored
+
+
+def _pruned_chunk(units: np.ndarray, lat: Lattice, scorer: FeatureScorer, top: _TopK, order: np.ndarray) -> int:
     """Branch and bound on a feature-space grid refined level by level; returns the number scored.
 
     At level l the chunk's feature range is cut into 2^l cells per feature.
@@ -400,8 +475,6 @@ def _pruned_chunk(units: np.ndarray, lat: Lattice, scorer: FeatureScorer, top: _
     per surviving cell is scored (so the threshold tightens early), small
     cells are scored outright, and the rest go to the next level.
     """
-    base = top._seen
-    top._seen += len(units)
     X = scorer.features(lat.to_percent(units))
     d = X.shape[1]
     lo = X.min(axis=0)
@@ -413,7 +486,7 @@ def _pruned_chunk(units: np.ndarray, lat: Lattice, scorer: FeatureScorer, top: _
         rows = rows[~scored[rows]]
         if len(rows):
             s = _checked_scores(scorer.score_features, X[rows], len(rows))
-            top.push(units[rows], s, base + rows)
+            top.push(units[rows], s, order[rows])
             scored[rows] = True
 
     alive = np.arange(len(units))
@@ -426,8 +499,8 @@ def _pruned_chunk(units: np.ndarray, lat: Lattice, scorer: FeatureScorer, top: _
         key = q[:, 0].copy()
         for j in range(1, d):
             key = key * cells + q[:, j]
-        order = np.argsort(key, kind="stable")
-        alive, key = alive[order], key[order]
+        srt = np.argsort(key, kind="stable")
+        alive, key = alive[srt], key[srt]
         starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
         counts = np.diff(np.r_[starts, len(key)])
         Xs = X[alive]

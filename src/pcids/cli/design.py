@@ -108,35 +108,41 @@ def command(
     _print(result, console, relative=not absolute)
 
 
+_SHORT = {"meets target and GFA": "[green]yes[/]", "meets target, GFA check failed": "[yellow]GFA no[/]", "outside tolerance": "[red]no[/]"}
+
+
 def _print(result, console, relative: bool) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
 
     style = "green" if result.success else "yellow"
     console.print(f"[{style}]{result.message}[/]", highlight=False)
     tgt = ", ".join(f"{k} = {v:g}" for k, v in result.targets.items())
-    table = Table(title=f"{'-'.join(result.elements)}: {tgt}")
-    cols = ["#", "composition", "G (GPa)", "K (GPa)", "E (GPa)", "nu", "error", "P(Dmax)", "Dmax mm", "status", "nearest known (L1)", "step"]
+    thr = result.settings.get("gfa_threshold_mm")
+    table = Table(title=f"{'-'.join(result.elements)}: {tgt}", pad_edge=False, box=None, header_style="bold")
+    cols = ["#", "composition", "G", "K", "E", "nu", "error", f"P(D>={thr:g})" if thr else "P(GFA)", "Dmax", "ok", "nearest known, L1"]
     for c in cols:
-        table.add_column(c, justify="left" if c in ("composition", "status", "nearest known (L1)", "step") else "right")
+        table.add_column(c, justify="left" if c in ("composition", "ok", "nearest known, L1") else "right", no_wrap=True)
     for _, r in result.candidates.iterrows():
-        err = f"{100 * r.error:.2f} %" if relative else f"{r.error:.3g}"
+        err = f"{100 * r.error:.2f}%" if relative else f"{r.error:.3g}"
         table.add_row(
             str(r["rank"]),
-            r.composition + ("" if r.in_domain else " [red]*[/]"),
-            f"{r.G:.1f} ± {r.G_std:.1f}",
-            f"{r.K:.1f} ± {r.K_std:.1f}",
-            f"{r.E:.1f} ± {r.E_std:.1f}",
+            r.composition + ("" if r.in_domain else "[red]*[/]"),
+            f"{r.G:.1f}±{r.G_std:.1f}",
+            f"{r.K:.1f}±{r.K_std:.1f}",
+            f"{r.E:.1f}",
             f"{r.nu:.3f}",
             err,
             "-" if r.p_gfa != r.p_gfa else f"{r.p_gfa:.2f}",
             "-" if r.dmax_mm != r.dmax_mm else f"{r.dmax_mm:.1f}",
-            r.status,
-            f"{r.nearest_known} ({r.nearest_L1:.0f})",
-            r.step,
+            _SHORT[r.status],
+            f"{r.nearest_known}, {r.nearest_L1:.0f}",
         )
     console.print(table)
-    if not result.candidates["in_domain"].all():
-        console.print("[red]*[/] outside the forward models' training domain (extrapolation)")
+    console.print(
+        "G, K, E in GPa (+- 1 sigma); Dmax in mm; ok = within tolerance and passes the GFA check"
+        + ("" if result.candidates["in_domain"].all() else "; [red]*[/] outside the training domain (extrapolation)"),
+        style="dim",
+    )
     for t in result.trace:
         console.print("  " + _trace_line(t), highlight=False, style="dim")
 
