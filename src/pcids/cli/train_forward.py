@@ -75,15 +75,23 @@ def command(
     force: bool = typer.Option(False, "--force", help="Overwrite existing model files."),
 ) -> None:
     """Train the G and K ensembles on all bundled alloys and save them with their metadata."""
-    from pcids.cli._common import print_json
-    from pcids.errors import PcidsError
-    from pcids.models.ensemble import shipped_model_stem
-
     import torch
 
     # Full-batch training of a few hundred alloys gains nothing from intra-op
     # threads and loses a lot when the cores are shared; one thread per process.
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    try:
+        _run(out, members, seed, paper, hidden, epochs, calibration_folds, force)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(out, members, seed, paper, hidden, epochs, calibration_folds, force) -> None:
+    from pcids.cli._common import print_json
+    from pcids.errors import PcidsError
+    from pcids.models.ensemble import shipped_model_stem
+
     stem = out if out is not None else shipped_model_stem()
     for t in ("G", "K"):
         for suffix in (".pt", ".json"):
