@@ -231,7 +231,7 @@ def test_pruning_with_a_sound_bound_is_exact_and_skips_work():
 
     scorer = FeatureScorer(P, f, lb)
     for chunk in (500, 10**6):
-        pruned = correct("Zr45Cu25Ni10Al10Ti10", scorer, E=5, h=1, top_k=7, chunk_size=chunk)
+        pruned = correct("Zr45Cu25Ni10Al10Ti10", scorer, E=5, h=1, top_k=7, chunk_size=chunk, prune=True)
         full = correct("Zr45Cu25Ni10Al10Ti10", scorer, E=5, h=1, top_k=7, chunk_size=chunk, prune=False)
         assert pruned["formula"].tolist() == full["formula"].tolist()
         np.testing.assert_allclose(pruned["score"], full["score"], rtol=1e-12)

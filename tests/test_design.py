@@ -104,7 +104,7 @@ def test_pruned_search_returns_the_same_top_k_as_full_search(elements, start, h)
     fwd, _, _ = tiny_models()
     scorer = make_scorer(fwd, elements, Objective({"G": 34, "K": 110}))
     assert scorer.lower_bound is not None
-    pruned = correct(start, scorer, E=5, h=h, top_k=15)
+    pruned = correct(start, scorer, E=5, h=h, top_k=15, prune=True)
     full = correct(start, scorer, E=5, h=h, top_k=15, prune=False)
     assert pruned["formula"].tolist() == full["formula"].tolist()
     np.testing.assert_allclose(pruned["score"], full["score"], rtol=1e-6)
@@ -259,3 +259,42 @@ def test_single_target_design():
     assert "median" in res.trace[0]["how"]
     assert list(res.candidates.filter(like="error_").columns) == ["error_nu"]
     np.testing.assert_allclose(res.candidates["error"], abs(res.candidates["nu"] - 0.36) / 0.36, rtol=1e-9)
+
+
+# ----------------------------------------------------------- the case study
+
+
+def _shipped_available() -> bool:
+    from pcids.models.ensemble import shipped_model_stem
+    from pcids.models.gfa import shipped_path
+    from pcids.models.inverse import shipped_model_path
+
+    stems = [shipped_model_stem().parent / "forward_G", shipped_model_stem().parent / "forward_K", shipped_model_path(), shipped_path()]
+    return all(s.with_suffix(".pt").exists() for s in stems)
+
+
+@pytest.mark.skipif(not _shipped_available(), reason="shipped models not built")
+def test_case_study_ti_zr_be_fe_is_stable_and_consistent():
+    """Paper section 3.3 with the shipped models: same answer on every rerun, numbers that
+    agree with pcids.predict / the GFA model, and a reported distance to the literature alloy."""
+    from pcids.models.ensemble import load_elastic_model
+    from pcids.models.gfa import load_gfa_model
+
+    runs = [design(["Ti", "Zr", "Be", "Fe"], {"G": 36, "K": 105}) for _ in range(2)]
+    a, b = runs
+    assert a.candidates["composition"].tolist() == b.candidates["composition"].tolist()
+    assert a.trace == b.trace
+    best = a.candidates.iloc[0]
+    assert a.success and best["error"] <= 0.02
+    pred = load_elastic_model().predict([best["composition"]]).iloc[0]
+    assert best["G"] == pytest.approx(pred["G"], rel=1e-6) and best["K"] == pytest.approx(pred["K"], rel=1e-6)
+    assert abs(best["G"] - 36) / 36 <= 0.02 and abs(best["K"] - 105) / 105 <= 0.02
+    p = load_gfa_model().predict_proba([best["composition"]])[0]
+    assert best["p_gfa"] == pytest.approx(p, rel=1e-9)
+    # The literature alloy (K from nu by Eq. 2) and the distance the README quotes.
+    lit = Composition.from_formula("Ti41Zr25Be28Fe6")
+    assert float(bulk_from_poisson(36.525, 0.349)) == pytest.approx(108.77, abs=0.01)
+    d = lit.l1_distance(best["composition"])
+    assert 0 < d < 60
+    # The corrector never ends worse than the predictor it started from.
+    assert best["error"] <= a.trace[0]["error"]

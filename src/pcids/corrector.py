@@ -48,6 +48,8 @@ Bounds = Mapping[str, tuple[float | None, float | None]]
 
 #: Largest lattice the corrector agrees to search (about an hour of scoring).
 MAX_CANDIDATES = 500_000_000
+#: Lattice size from which pruning pays (measured in benchmarks/corrector_speed.py).
+PRUNE_FROM = 200_000
 _EPS = 1e-9
 
 
@@ -284,7 +286,7 @@ def correct(
     elements: Sequence[str] | None = None,
     chunk_size: int = 500_000,
     progress: bool = False,
-    prune: bool = True,
+    prune: bool | None = None,
 ) -> pd.DataFrame:
     """Best ``top_k`` lattice compositions around ``start`` under ``score`` (lower is better).
 
@@ -299,9 +301,11 @@ def correct(
         Inclusive at.% limits; ``None`` for an open side.
     fixed : {element: at.%}, optional
         Elements held at one value (a multiple of h).
-    prune : bool
+    prune : bool or None
         With a :class:`FeatureScorer` that has a ``lower_bound``, skip groups
         of candidates that provably cannot enter the top k (same result).
+        None (default): only for lattices of at least ``PRUNE_FROM``
+        candidates, below which bounding costs more than scoring everything.
 
     Returns
     -------
@@ -318,6 +322,8 @@ def correct(
             f"the search box holds {lat.size:,} candidates (limit {MAX_CANDIDATES:,}); use a smaller E, a coarser h, "
             "fixed elements or bounds"
         )
+    if prune is None:
+        prune = lat.size >= PRUNE_FROM
     pruning = isinstance(score, FeatureScorer) and score.lower_bound is not None and prune
     top = _TopK(top_k, len(lat.elements))
     n_scored = 0
