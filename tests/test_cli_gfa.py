@@ -59,13 +59,15 @@ def test_gfa_file_and_csv_output(tmp_path):
 
 def test_train_gfa_writes_a_loadable_model(tmp_path):
     stem = tmp_path / "g"
-    r = runner.invoke(app, ["train", "gfa", "--out", str(stem), "--max-iter", "3"])
+    r = runner.invoke(app, ["train", "gfa", "--out", str(stem), "--n-estimators", "3"])
     assert r.exit_code == 0, r.output
     info = json.loads(r.stdout)
     assert info["n_positive"] > 500 and info["n_trees"] == 3
     m = GFAModel.load(stem)
-    assert m.metadata_["seed"] == 0 and m.max_iter == 3
+    assert m.metadata_["seed"] == 0 and m.n_estimators == 3 and m.estimator == "extra_trees"
     use = runner.invoke(app, ["gfa", "Cu50Zr50", "--model", str(stem), "--json"])
     assert use.exit_code == 0 and 0 <= json.loads(use.stdout)[0]["p_bulk_glass"] <= 1
+    bad = runner.invoke(app, ["train", "gfa", "--out", str(tmp_path / "b"), "--estimator", "svm"])
+    assert bad.exit_code == 1 and "estimator must be one of" in bad.stderr
     again = runner.invoke(app, ["train", "gfa", "--out", str(stem)])
     assert again.exit_code == 1 and "--force" in again.stderr

@@ -16,7 +16,8 @@ from pcids.datasets import data_hash, load_gfa
 from pcids.errors import ExtrapolationWarning, ModelFileError, NotFittedError, PcidsError
 from pcids.models.gfa import gfa_labels
 
-SMALL = dict(max_iter=15, learning_rate=0.3, calibration_folds=3)
+SMALL = dict(n_estimators=12, calibration_folds=3)
+SMALL_HGB = dict(estimator="hgb", max_iter=5, learning_rate=0.3, calibration_folds=3)
 
 
 @lru_cache(maxsize=1)
@@ -153,9 +154,9 @@ def test_save_load_roundtrip_and_bad_files(tmp_path):
         GFAModel.load(stem)
     pt.write_bytes(blob)
     meta = json.loads(js.read_text())
-    js.write_text(json.dumps({**meta, "node_dtype": [["value", "<f4"]]}))
-    with pytest.raises(ModelFileError, match="retrain"):
-        GFAModel.load(stem)
+    arrays_meta = {**meta, "hyperparameters": {**meta["hyperparameters"], "n_estimators": 3}}
+    js.write_text(json.dumps(arrays_meta))  # still loads: the arrays decide the forest
+    assert len(GFAModel.load(stem).classifier_._trees) == m.n_estimators
     js.write_text(json.dumps({**meta, "kind": "forward"}))
     with pytest.raises(ModelFileError, match="gfa"):
         GFAModel.load(stem)
@@ -167,6 +168,19 @@ def test_save_load_roundtrip_and_bad_files(tmp_path):
         GFAModel.load(stem)
     with pytest.raises(ModelFileError, match="not found"):
         GFAModel.load(tmp_path / "missing")
+
+
+def test_gradient_boosting_variant_roundtrip_and_format_check(tmp_path):
+    m = GFAModel(**SMALL_HGB).fit(_split()[0].iloc[:500])
+    stem = tmp_path / "h"
+    m.save(stem)
+    forms = ["Cu46Zr46Al8", "Fe80B20"]
+    np.testing.assert_array_equal(GFAModel.load(stem).predict_proba(forms), m.predict_proba(forms))
+    js = stem.with_suffix(".json")
+    meta = json.loads(js.read_text())
+    js.write_text(json.dumps({**meta, "node_dtype": [["value", "<f4"]]}))
+    with pytest.raises(ModelFileError, match="retrain"):
+        GFAModel.load(stem)
 
 
 def test_shipped_model_loads_and_ranks_known_alloys():

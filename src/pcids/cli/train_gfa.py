@@ -13,12 +13,13 @@ def command(
     threshold: float = typer.Option(2.0, help="Critical casting diameter (mm) a bulk glass must reach."),
     ambiguous: str = typer.Option("drop", help="Label of a bulk glass without a measured diameter: drop, positive or negative."),
     seed: int = typer.Option(0, help="Seed of the trees and of the internal calibration folds."),
-    max_iter: Optional[int] = typer.Option(None, help="Override the number of boosting iterations."),
+    estimator: str = typer.Option("extra_trees", help="Tree ensemble: extra_trees (shipped) or hgb."),
+    n_estimators: Optional[int] = typer.Option(None, help="Override the number of trees (extra_trees)."),
+    max_iter: Optional[int] = typer.Option(None, help="Override the number of boosting iterations (hgb)."),
     no_element_fractions: bool = typer.Option(False, "--no-element-fractions", help="Leave the per-element fractions out of the features."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing model files."),
 ) -> None:
     """Train the GFA model on every labelled alloy of load_gfa() and save it with its metadata."""
-    import numpy as np
     from sklearn.metrics import balanced_accuracy_score, brier_score_loss, roc_auc_score
 
     from pcids.cli._common import print_json
@@ -32,7 +33,9 @@ def command(
         p = stem.with_suffix(suffix)
         if p.exists() and not force:
             raise PcidsError(f"{p} exists; pass --force to overwrite it")
-    model = GFAModel(threshold_mm=threshold, ambiguous=ambiguous, seed=seed, element_fractions=not no_element_fractions)
+    model = GFAModel(threshold_mm=threshold, ambiguous=ambiguous, seed=seed, element_fractions=not no_element_fractions, estimator=estimator)
+    if n_estimators is not None:
+        model.set_params(n_estimators=n_estimators)
     if max_iter is not None:
         model.set_params(max_iter=max_iter)
     df = load_gfa()
@@ -60,4 +63,4 @@ def command(
     )
     print_json({"saved": [str(path), str(path.with_suffix('.pt'))], "n_train": model.n_train_, "n_positive": model.n_positive_,
                 "n_dmax_train": model.n_dmax_train_, "decision_threshold": model.decision_threshold_, "metrics": metrics,
-                "n_features": len(model.feature_names_), "n_trees": int(len(model.classifier_.offsets) - 1) if np.ndim(model.classifier_.offsets) else 0})
+                "n_features": len(model.feature_names_), "n_trees": int(len(model.classifier_.offsets) - 1)})

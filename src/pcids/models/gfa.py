@@ -69,12 +69,16 @@ __all__ = ["GFAModel", "gfa_labels", "load_gfa_model", "SHIPPED_STEM"]
 
 KIND = "gfa"
 #: Shipped model, in ``pcids/models/trained`` (``<stem>.pt`` + ``<stem>.json``).
-SHIPPED_STEM = "gfa_hgb"
+SHIPPED_STEM = "gfa_trees"
 AMBIGUOUS = ("drop", "positive", "negative")
 #: Features may exceed the training range by this fraction of it before a warning.
 RANGE_MARGIN = 0.02
 #: Rows per block when walking the trees (fits in cache).
 PREDICT_BLOCK = 1024
+FOREST_BLOCK = 8192
+#: Forest probabilities are clipped to [c, 1 - c] before the logit that Platt scaling reads.
+PROBA_CLIP = 1e-3
+ESTIMATORS = ("extra_trees", "hgb")
 
 
 def gfa_labels(data: pd.DataFrame, threshold_mm: float = 2.0, ambiguous: str = "drop") -> pd.Series:
@@ -159,6 +163,9 @@ class _Trees:
                 o += t.predict(block, self._known, self._fidx, 1)
         return out
 
+    def margin(self, X: np.ndarray) -> np.ndarray:
+        return self.raw(X)
+
     def state(self, prefix: str) -> dict[str, np.ndarray]:
         return {
             f"{prefix}_nodes": np.frombuffer(self.nodes.tobytes(), dtype=np.uint8).copy(),
@@ -181,6 +188,118 @@ class _Trees:
         return cls(nodes, offsets, baseline)
 
 
+class _Forest:
+    """A fitted ExtraTrees / RandomForest reduced to five arrays per node.
+
+    Each tree becomes a scikit-learn ``Tree`` again at load time and predicts
+    with scikit-learn's compiled code; a leaf holds the positive-class
+    fraction (classifier) or the mean target (regressor). Only the fields
+    prediction needs are stored, so the file is ~3x smaller than the trees.
+    """
+
+    FIELDS = ("left", "right", "feature", "threshold", "value")
+
+    def __init__(self, arrays: dict[str, np.ndarray], offsets: np.ndarray, max_depth: np.ndarray, n_features: int, classifier: bool):
+        from sklearn.tree._tree import NODE_DTYPE, Tree
+
+        self.arrays = arrays
+        self.offsets = offsets
+        self.max_depth = max_depth
+        self.n_features = int(n_features)
+        self.classifier = bool(classifier)
+        self._trees = []
+        for k, (a, b) in enumerate(zip(offsets[:-1], offsets[1:])):
+            nodes = np.zeros(b - a, dtype=NODE_DTYPE)
+            nodes["left_child"] = arrays["left"][a:b]
+            nodes["right_child"] = arrays["right"][a:b]
+            nodes["feature"] = arrays["feature"][a:b]
+            nodes["threshold"] = arrays["threshold"][a:b]
+            nodes["n_node_samples"] = 1
+            nodes["weighted_n_node_samples"] = 1.0
+            t = Tree(self.n_features, np.array([1], dtype=np.intp), 1)
+            t.__setstate__(
+                {
+                    "max_depth": int(max_depth[k]),
+                    "node_count": int(b - a),
+                    "nodes": nodes,
+                    "values": np.ascontiguousarray(arrays["value"][a:b], dtype=np.float64).reshape(-1, 1, 1),
+                }
+            )
+            self._trees.append(t)
+
+    @classmethod
+    def from_estimator(cls, est: Any, classifier: bool) -> _Forest:
+        parts: dict[str, list[np.ndarray]] = {f: [] for f in cls.FIELDS}
+        sizes, depths = [], []
+        for e in est.estimators_:
+            st = e.tree_.__getstate__()
+            nodes, v = st["nodes"], st["values"][:, 0, :]
+            parts["left"].append(nodes["left_child"].astype(np.int32))
+            parts["right"].append(nodes["right_child"].astype(np.int32))
+            parts["feature"].append(nodes["feature"].astype(np.int32))
+            parts["threshold"].append(nodes["threshold"].astype(np.float64))
+            if classifier:
+                tot = v.sum(axis=1)
+                parts["value"].append(np.where(tot > 0, v[:, -1] / np.where(tot > 0, tot, 1), 0.0))
+            else:
+                parts["value"].append(v[:, 0].astype(np.float64))
+            sizes.append(len(nodes))
+            depths.append(st["max_depth"])
+        arrays = {f: np.concatenate(parts[f]) for f in cls.FIELDS}
+        offsets = np.cumsum([0] + sizes).astype(np.int64)
+        return cls(arrays, offsets, np.array(depths, dtype=np.int64), est.n_features_in_, classifier)
+
+    def raw(self, X: np.ndarray) -> np.ndarray:
+        """Mean over trees (positive fraction or target), in cache-sized row blocks."""
+        X = np.asarray(X, dtype=np.float32)
+        out = np.zeros(X.shape[0])
+        for start in range(0, X.shape[0], FOREST_BLOCK):
+            block = np.ascontiguousarray(X[start : start + FOREST_BLOCK])
+            o = out[start : start + FOREST_BLOCK]
+            for t in self._trees:
+                o += t.predict(block)[:, 0]
+        return out / len(self._trees)
+
+    def margin(self, X: np.ndarray) -> np.ndarray:
+        p = np.clip(self.raw(X), PROBA_CLIP, 1 - PROBA_CLIP)
+        return np.log(p / (1 - p))
+
+    def state(self, prefix: str) -> dict[str, np.ndarray]:
+        return {
+            **{f"{prefix}_{f}": self.arrays[f] for f in self.FIELDS},
+            f"{prefix}_offsets": self.offsets,
+            f"{prefix}_max_depth": self.max_depth,
+            f"{prefix}_meta": np.array([self.n_features, int(self.classifier)], dtype=np.int64),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray], prefix: str, source: str) -> _Forest:
+        try:
+            arrays = {f: state[f"{prefix}_{f}"] for f in cls.FIELDS}
+            offsets = state[f"{prefix}_offsets"].astype(np.int64)
+            depth = state[f"{prefix}_max_depth"].astype(np.int64)
+            n_features, classifier = (int(v) for v in state[f"{prefix}_meta"])
+        except (KeyError, ValueError) as exc:
+            raise ModelFileError(f"{source} does not hold a valid GFA forest ({prefix}: {exc})") from None
+        n = len(arrays["left"])
+        if (
+            offsets[0] != 0
+            or offsets[-1] != n
+            or np.any(np.diff(offsets) <= 0)
+            or len(depth) != len(offsets) - 1
+            or any(len(a) != n for a in arrays.values())
+        ):
+            raise ModelFileError(f"{source}: the arrays of forest {prefix!r} do not fit together")
+        for k, (a, b) in enumerate(zip(offsets[:-1], offsets[1:])):
+            lr = np.concatenate([arrays["left"][a:b], arrays["right"][a:b]])
+            if np.any((lr != -1) & ((lr < 0) | (lr >= b - a))) or np.any(arrays["feature"][a:b] >= n_features):
+                raise ModelFileError(f"{source}: tree {k} of {prefix!r} points outside itself")
+        try:
+            return cls(arrays, offsets, depth, n_features, bool(classifier))
+        except (ValueError, TypeError) as exc:
+            raise ModelFileError(f"{source}: forest {prefix!r} cannot be rebuilt: {exc}") from None
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
@@ -200,8 +319,14 @@ class GFAModel(BaseEstimator):
         Label of a bulk glass with no measured diameter (see :func:`gfa_labels`).
     element_fractions : bool, default True
         Add the fraction of each training element to the features.
+    estimator : {"extra_trees", "hgb"}, default "extra_trees"
+        Extremely randomised trees (class-weighted per bootstrap-free subsample)
+        or HistGradientBoosting, for both the classifier and the regressor.
+    n_estimators, forest_min_samples_leaf
+        Size of the extra-trees forests (classifier max_features="sqrt",
+        regressor max_features=0.5).
     max_iter, learning_rate, max_leaf_nodes, min_samples_leaf, l2_regularization
-        Hyperparameters of both gradient-boosted ensembles (classifier, regressor).
+        Hyperparameters of the gradient-boosted ensembles (``estimator="hgb"``).
     calibration_folds : int, default 5
         Folds (grouped by alloy system) of the internal cross-validation used
         for calibration, the operating point and the Dmax range.
@@ -220,6 +345,9 @@ class GFAModel(BaseEstimator):
         threshold_mm: float = 2.0,
         ambiguous: str = "drop",
         element_fractions: bool = True,
+        estimator: str = "extra_trees",
+        n_estimators: int = 60,
+        forest_min_samples_leaf: int = 2,
         max_iter: int = 100,
         learning_rate: float = 0.1,
         max_leaf_nodes: int = 15,
@@ -233,6 +361,9 @@ class GFAModel(BaseEstimator):
         self.threshold_mm = threshold_mm
         self.ambiguous = ambiguous
         self.element_fractions = element_fractions
+        self.estimator = estimator
+        self.n_estimators = n_estimators
+        self.forest_min_samples_leaf = forest_min_samples_leaf
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
@@ -256,15 +387,34 @@ class GFAModel(BaseEstimator):
             random_state=int(self.seed),
         )
 
+    def _fit_trees(self, X: np.ndarray, y: np.ndarray, classifier: bool) -> _Trees | _Forest:
+        """Fit one seeded ensemble and reduce it to arrays (the form that is saved and used)."""
+        if self.estimator == "hgb":
+            from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+            if classifier:
+                return _Trees.from_estimator(HistGradientBoostingClassifier(class_weight="balanced", **self._hgb_params()).fit(X, y))
+            return _Trees.from_estimator(HistGradientBoostingRegressor(**self._hgb_params()).fit(X, y))
+        from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
+
+        common = dict(n_estimators=int(self.n_estimators), min_samples_leaf=int(self.forest_min_samples_leaf), n_jobs=1, random_state=int(self.seed))
+        if classifier:
+            est = ExtraTreesClassifier(class_weight="balanced_subsample", max_features="sqrt", **common).fit(X, y)
+        else:
+            est = ExtraTreesRegressor(max_features=0.5, **common).fit(X, y)
+        return _Forest.from_estimator(est, classifier)
+
     def _check_params(self) -> None:
         _check_threshold(self.threshold_mm)
         if self.ambiguous not in AMBIGUOUS:
             raise PcidsError(f"ambiguous must be one of {AMBIGUOUS}, got {self.ambiguous!r}")
+        if self.estimator not in ESTIMATORS:
+            raise PcidsError(f"estimator must be one of {ESTIMATORS}, got {self.estimator!r}")
         if self.calibration not in ("sigmoid", "isotonic"):
             raise PcidsError(f"calibration must be 'sigmoid' or 'isotonic', got {self.calibration!r}")
         if not (isinstance(self.calibration_folds, int) and self.calibration_folds >= 2):
             raise PcidsError(f"calibration_folds must be an integer >= 2, got {self.calibration_folds!r}")
-        for name in ("max_iter", "max_leaf_nodes", "min_samples_leaf"):
+        for name in ("max_iter", "max_leaf_nodes", "min_samples_leaf", "n_estimators", "forest_min_samples_leaf"):
             v = getattr(self, name)
             if not (isinstance(v, (int, np.integer)) and v >= (2 if name == "max_leaf_nodes" else 1)):
                 raise PcidsError(f"{name} must be a positive integer, got {v!r}")
@@ -288,7 +438,6 @@ class GFAModel(BaseEstimator):
             return self._fit(X, y, dmax_mm)
 
     def _fit(self, X: Any, y: Any, dmax_mm: Any) -> GFAModel:
-        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
         from sklearn.isotonic import IsotonicRegression
 
         comps, labels, dmax, conflict = self._training_table(X, y, dmax_mm)
@@ -311,12 +460,9 @@ class GFAModel(BaseEstimator):
         self.n_train_ = int(use.sum())
         self.n_positive_ = int(yc.sum())
 
-        def clf() -> HistGradientBoostingClassifier:
-            return HistGradientBoostingClassifier(class_weight="balanced", **self._hgb_params())
-
         oof = np.full(len(yc), np.nan)
         for tr, te in self._folds(gc, yc):
-            oof[te] = clf().fit(Fc[tr], yc[tr]).decision_function(Fc[te])
+            oof[te] = self._fit_trees(Fc[tr], yc[tr], classifier=True).margin(Fc[te])
         if self.calibration == "isotonic":
             iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(oof, yc)
             self.calibration_x_ = np.asarray(iso.X_thresholds_, dtype=np.float64)
@@ -331,7 +477,7 @@ class GFAModel(BaseEstimator):
         self.decision_threshold_ = _best_balanced_threshold(yc, cal)
         self.oof_proba_ = cal
         self.oof_labels_ = yc
-        self.classifier_ = _Trees.from_estimator(clf().fit(Fc, yc))
+        self.classifier_ = self._fit_trees(Fc, yc, classifier=True)
 
         measured = np.isfinite(dmax) & (dmax > 0) & ~conflict
         self.regressor_ = None
@@ -339,14 +485,11 @@ class GFAModel(BaseEstimator):
         if measured.sum() >= 2 * self.calibration_folds:
             Fr, tr_y, gr = F[measured], np.log10(dmax[measured]), systems[measured]
 
-            def reg() -> HistGradientBoostingRegressor:
-                return HistGradientBoostingRegressor(**self._hgb_params())
-
             res = np.full(len(tr_y), np.nan)
             for tr, te in self._folds(gr, None):
-                res[te] = tr_y[te] - reg().fit(Fr[tr], tr_y[tr]).predict(Fr[te])
+                res[te] = tr_y[te] - self._fit_trees(Fr[tr], tr_y[tr], classifier=False).raw(Fr[te])
             self.residual_quantiles_ = np.quantile(res, [0.16, 0.84])
-            self.regressor_ = _Trees.from_estimator(reg().fit(Fr, tr_y))
+            self.regressor_ = self._fit_trees(Fr, tr_y, classifier=False)
             self.n_dmax_train_ = int(measured.sum())
         return self
 
@@ -393,7 +536,7 @@ class GFAModel(BaseEstimator):
     def predict_proba_matrix(self, A: np.ndarray, elements: Sequence[str]) -> np.ndarray:
         """Calibrated P(Dmax >= threshold) for a fraction matrix (n, m); no warnings (fast path)."""
         self._check_fitted()
-        return self._calibrate(self.classifier_.raw(self._features(A, elements)))
+        return self._calibrate(self.classifier_.margin(self._features(A, elements)))
 
     def _calibrate(self, z: np.ndarray) -> np.ndarray:
         if self.calibration == "isotonic":
@@ -549,7 +692,8 @@ class GFAModel(BaseEstimator):
 
         state_t, meta = load_state(path, kind=KIND)
         source = str(path)
-        if meta.get("node_dtype") != _dtype_spec(_node_dtype()):
+        hyper = meta.get("hyperparameters") or {}
+        if hyper.get("estimator") == "hgb" and meta.get("node_dtype") != _dtype_spec(_node_dtype()):
             raise ModelFileError(
                 f"{source} was written with scikit-learn {meta.get('sklearn_version')}, whose tree format differs "
                 "from the installed one; retrain it with `pcids train gfa`"
@@ -560,8 +704,9 @@ class GFAModel(BaseEstimator):
             model.elements_ = list(meta["elements"])
             model.feature_names_ = list(meta["feature_names"])
             model.featurizer_ = GFADescriptors(model.elements_ if model.element_fractions else None)
-            model.classifier_ = _Trees.from_state(state, "clf", source)
-            model.regressor_ = _Trees.from_state(state, "reg", source) if "reg_nodes" in state else None
+            kind = _Forest if model.estimator == "extra_trees" else _Trees
+            model.classifier_ = kind.from_state(state, "clf", source)
+            model.regressor_ = kind.from_state(state, "reg", source) if "reg_offsets" in state else None
             model.calibration_x_ = state["calibration_x"]
             model.calibration_y_ = state["calibration_y"]
             model.feature_min_ = state["feature_min"]
@@ -577,7 +722,10 @@ class GFAModel(BaseEstimator):
         if model.featurizer_.feature_labels() != model.feature_names_:
             raise ModelFileError(f"{source}: its feature list does not match this pcids version's GFA features")
         n_feat = len(model.feature_names_)
-        used = model.classifier_.nodes["feature_idx"][model.classifier_.nodes["is_leaf"] == 0]
+        if isinstance(model.classifier_, _Forest):
+            used = model.classifier_.arrays["feature"][model.classifier_.arrays["left"] != -1]
+        else:
+            used = model.classifier_.nodes["feature_idx"][model.classifier_.nodes["is_leaf"] == 0]
         if used.size and used.max() >= n_feat:
             raise ModelFileError(f"{source}: the trees use feature {int(used.max())} but only {n_feat} are described")
         return model
