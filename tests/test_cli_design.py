@@ -92,3 +92,21 @@ def test_extrapolation_warning_on_stderr(small_models):
     res = invoke("Ti", "Zr", "Be", "Fe", "--G", "36", "--K", "400", "-k", "2", "--max-iterations", "1", "-q")
     assert res.exit_code == 0
     assert "outside the range of the data" in res.stderr
+
+
+def test_reproduce_quick_writes_the_report(tmp_path):
+    from test_design import _shipped_available
+
+    if not _shipped_available():
+        pytest.skip("shipped models not built")
+    out = tmp_path / "rep"
+    res = runner.invoke(pcids.cli.app, ["reproduce", "--out", str(out), "--quick"])
+    assert res.exit_code == 0, res.output
+    report = (out / "report.md").read_text()
+    assert "| G | 0.990 |" in report and "Ti41Zr25Be28Fe6" in report and "has **750** candidates" in report
+    data = json.loads((out / "results.json").read_text())
+    assert 0.5 < data["forward"]["G_test"]["r2"] <= 1 and data["case_study"]["paper_check_750"] == 750
+    for f in ("forward_parity_G.png", "inverse_cloud.png", "fig14_parallel_coordinates.png", "case_study_candidates.csv"):
+        assert (out / f).stat().st_size > 0
+    again = runner.invoke(pcids.cli.app, ["reproduce", "--out", str(out), "--quick"])
+    assert again.exit_code == 1 and "not empty" in again.output
