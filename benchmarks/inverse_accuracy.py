@@ -1,7 +1,8 @@
 """Inverse-model accuracy (issue 4): DKIDN, RIDN, improvements and baselines.
 
 Run: python benchmarks/inverse_accuracy.py [--splits 10] [--seeds 0] [--epochs 1000]
-                                          [--grouped-folds 5] [--variants ...]
+                                          [--grouped-folds 5] [--variants ...] [--name STEM]
+     python benchmarks/inverse_accuracy.py --figures-only   # Figs. 10-12 from the saved predictions
 
 Protocols (all on ``elastic_training_data()``, alloys with both G and K):
 * random: ``--splits`` random 80/20 splits (``random_splits(seed=0)``), each
@@ -48,6 +49,8 @@ VARIANTS = {
     "RIDN typical": dict(PAPER_RIDN, slot_order="typical"),
     "softmax+props typical": dict(PAPER_DKIDN, slot_order="typical", head="softmax", features="properties"),
     "softmax+props given": dict(PAPER_DKIDN, slot_order="given", head="softmax", features="properties"),
+    "softmax+props typical x3": dict(PAPER_DKIDN, slot_order="typical", head="softmax", features="properties",
+                                     n_ensemble=3),
 }
 KEYS = ["r2_all7_mean", "r2_real_mean", "r2_real_median", "rmse_eq12", "rmse_per_element", "sum_abs_dev", "wasserstein"]
 
@@ -207,6 +210,22 @@ def markdown(summary, per_n, timing, order_sens, args):
     return "\n".join(L)
 
 
+def figures() -> None:
+    """Figs. 10-12 from the split-0 predictions saved by the last full run."""
+    from pcids.plots.inverse import plot_abs_error, plot_cloud, plot_parity_by_n_elements
+
+    preds = json.loads((RESULTS / "inverse_predictions.json").read_text())
+    first = next(iter(preds.values()))
+    true, n_el = np.array(first["true"]), np.array(first["n_elements"])
+    order = np.lexsort((-true[:, 0], n_el))  # group the rows by element count, like the paper's matrices
+    nets = {k: np.array(v["pred"])[order] for k, v in preds.items() if k in ("DKIDN given", "RIDN given")}
+    ours = {k: np.array(v["pred"])[order] for k, v in preds.items() if k.startswith("softmax+props typical")}
+    plot_cloud(true[order], {**nets, **ours}, RESULTS / "inverse_fig10_cloud.png")
+    plot_abs_error(true[order], {**nets, **ours}, RESULTS / "inverse_fig11_abs_error.png")
+    plot_parity_by_n_elements(true[order], {**nets, **ours}, n_el[order], RESULTS / "inverse_fig12_parity.png")
+    print("wrote", *(RESULTS / f for f in ("inverse_fig10_cloud.png", "inverse_fig11_abs_error.png", "inverse_fig12_parity.png")))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--splits", type=int, default=10)
@@ -216,7 +235,11 @@ def main() -> None:
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS))
     ap.add_argument("--name", default="inverse_accuracy", help="Results file stem in benchmarks/results/.")
     ap.add_argument("--grouped-variants", nargs="+", default=["DKIDN given", "DKIDN typical", "softmax+props typical"])
+    ap.add_argument("--figures-only", action="store_true", help="Only redraw Figs. 10-12 from the saved predictions.")
     args = ap.parse_args()
+    if args.figures_only:
+        figures()
+        return
     torch.set_num_threads(1)
     data = elastic_training_data(order="as_written")
     Y, A, lists, df = data
@@ -240,6 +263,7 @@ def main() -> None:
                                "fit_time_s": {k: float(np.mean(v)) for k, v in timing.items()}, "rows": rows}, md)
     if args.name == "inverse_accuracy":
         (RESULTS / "inverse_predictions.json").write_text(json.dumps(preds) + "\n")
+        figures()
 
 
 if __name__ == "__main__":

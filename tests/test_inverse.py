@@ -288,3 +288,15 @@ def test_typical_order_puts_base_elements_first(data):
 
     zr, be = atomic_masses(["Zr", "Be"])
     assert med[round(zr, 3)] > med[round(be, 3)]  # Zr is typically the base, Be a minor addition
+
+
+def test_unseen_element_set_warns(data, tiny):
+    Y, A, lists, df = data
+    i = int(np.argmax(df["n_elements"].to_numpy() == 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExtrapolationWarning)
+        propose(list(lists[i]), float(df["G"][i]), float(df["K"][i]), model=tiny)  # a training system: silent
+    seen = set(df["system"])
+    assert "Be-Fe-Ti-Zr" not in seen
+    with pytest.warns(ExtrapolationWarning, match="element set Be-Fe-Ti-Zr never occurs"):
+        propose(["Ti", "Zr", "Be", "Fe"], 36, 105, model=tiny)

@@ -96,7 +96,7 @@ def encode(G: Sequence[float], K: Sequence[float], element_lists: Sequence[Seque
     Y[:, 0] = np.asarray(G, dtype=float)
     Y[:, 1] = np.asarray(K, dtype=float)
     for i, els in enumerate(element_lists):
-        _check_element_list(els)
+        check_element_list(els)
         Y[i, 2 : 2 + len(els)] = atomic_masses(list(els))
     return Y
 
@@ -126,7 +126,8 @@ def elastic_training_data(
     return encode(df["G"], df["K"], lists), A, lists, df
 
 
-def _check_element_list(elements: Sequence[str]) -> None:
+def check_element_list(elements: Sequence[str]) -> list[str]:
+    """Elements as a list; unknown, unsupported, repeated, fewer than 2 or more than 7 -> specific errors."""
     if isinstance(elements, str):
         raise DesignError(f"elements must be a sequence of symbols such as ['Ti', 'Zr'], got the string {elements!r}")
     elements = list(elements)
@@ -141,6 +142,7 @@ def _check_element_list(elements: Sequence[str]) -> None:
         raise DesignError(f"element(s) {', '.join(dup)} named more than once")
     if not 2 <= len(elements) <= N_SLOTS:
         raise DesignError(f"an inverse design needs 2 to {N_SLOTS} elements (the models' 7 slots), got {len(elements)}")
+    return elements
 
 
 @lru_cache(maxsize=1)
@@ -165,6 +167,11 @@ def _slot_features(Y: np.ndarray, features: str) -> np.ndarray:
             raise PcidsError("an input mass matches no element of the table; build Y with pcids.models.inverse.encode")
         extra[real] = props[idx]
     return np.hstack([Y, extra.reshape(len(Y), -1)])
+
+
+def _system_key(masses: np.ndarray) -> str:
+    """Order-free key of an element set from its masses (e.g. '9.012-47.867-55.845-91.224')."""
+    return "-".join(f"{m:.3f}" for m in sorted(float(x) for x in masses if x > 0))
 
 
 def _apply_perm(Y: np.ndarray, A: np.ndarray | None, perm: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -367,6 +374,7 @@ class InverseModel(BaseEstimator):
         self.train_G_range_ = (float(Y[:, 0].min()), float(Y[:, 0].max()))
         self.train_K_range_ = (float(Y[:, 1].min()), float(Y[:, 1].max()))
         self.train_masses_ = np.unique(Y[:, 2:][mask])
+        self.train_systems_ = sorted({_system_key(row) for row in Y[:, 2:]})
         return self
 
     def _fit_members(self, X: np.ndarray, A: np.ndarray, loss_fn) -> None:
@@ -456,6 +464,13 @@ class InverseModel(BaseEstimator):
                 f"element(s) {', '.join(unseen)} never occur in the inverse model's training data",
                 ExtrapolationWarning, stacklevel=3,
             )
+        elif _system_key(masses) not in set(self.train_systems_):
+            warnings.warn(
+                f"the element set {'-'.join(sorted(elements))} never occurs in the inverse model's training data; "
+                "on unseen element sets its fractions are much less reliable (see benchmarks/results/inverse_accuracy.md, "
+                "grouped protocol): let the corrector refine them",
+                ExtrapolationWarning, stacklevel=3,
+            )
 
     # -- persistence -----------------------------------------------------------
     def save(self, path: str | Path, overwrite: bool = False, metadata: dict[str, Any] | None = None) -> Path:
@@ -484,6 +499,7 @@ class InverseModel(BaseEstimator):
             "slot_order": self.slot_order,
             "train_G_range": list(self.train_G_range_),
             "train_K_range": list(self.train_K_range_),
+            "train_systems": list(self.train_systems_),
             "final_loss": [h[-1] for h in self.loss_history_],
             **(metadata or {}),
         }
@@ -510,6 +526,7 @@ class InverseModel(BaseEstimator):
         model.mean_, model.scale_, model.train_masses_ = mean, scale, masses
         model.train_G_range_ = tuple(meta["train_G_range"])
         model.train_K_range_ = tuple(meta["train_K_range"])
+        model.train_systems_ = list(meta.get("train_systems", []))
         model.modules_ = []
         for k in range(int(model.n_ensemble)):
             prefix = f"member{k}."
@@ -552,7 +569,7 @@ def propose(
     :func:`round_to_step`: positive, on multiples of ``step``, summing to
     exactly 100. The returned composition lists elements in the order given.
     """
-    _check_element_list(elements)
+    check_element_list(elements)
     for name, v in (("G", G), ("K", K)):
         if not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v) or v <= 0:
             raise DesignError(f"target {name} must be a positive number of GPa, got {v!r}")
