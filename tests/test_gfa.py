@@ -193,3 +193,31 @@ def test_shipped_model_loads_and_ranks_known_alloys():
     assert p[2] < 0.1 and p[3] < 0.1  # immiscible Fe-Cu, marginal Al-based ribbon glass
     d = m.predict_dmax(["Zr41.2Ti13.8Cu12.5Ni10Be22.5"])
     assert d["dmax_low"].iloc[0] > 2.0  # Vit1 casts at > 2 cm; the range stays above the threshold
+
+
+def test_predict_matrix_is_both_fast_paths_at_once():
+    m = _fitted()
+    A = np.array([[50.0, 50.0, 0.0], [46.0, 46.0, 8.0]])
+    els = ["Cu", "Zr", "Al"]
+    p, d = m.predict_matrix(A, els)
+    np.testing.assert_array_equal(p, m.predict_proba_matrix(A, els))
+    np.testing.assert_array_equal(d, m.predict_dmax_matrix(A, els))
+
+
+def test_reliability_table_and_plots(tmp_path):
+    from pcids.plots.gfa import plot_reliability, plot_roc_pr, reliability_table
+
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 1, 20000)
+    y = (rng.uniform(0, 1, p.size) < p).astype(int)  # calibrated by construction
+    t = reliability_table(y, p)
+    assert t["ece"] < 0.02 and abs(t["brier"] - np.mean((p - y) ** 2)) < 1e-12
+    assert sum(b["n"] for b in t["bins"]) == p.size
+    bad = reliability_table(y, p**3)  # over-confident towards 0: clearly miscalibrated
+    assert bad["ece"] > 0.1
+    with pytest.raises(PcidsError, match="strategy"):
+        reliability_table(y, p, strategy="kmeans")
+    plot_reliability(y, p, tmp_path / "rel.png")
+    fig = plot_roc_pr(y, {"p": p, "noise": rng.uniform(size=p.size)}, tmp_path / "roc.png")
+    assert (tmp_path / "rel.png").stat().st_size > 1000 and (tmp_path / "roc.png").is_file()
+    assert len(fig.axes) == 2

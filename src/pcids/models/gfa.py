@@ -17,33 +17,41 @@ Decisions (measured in ``benchmarks/gfa_accuracy.py``):
   (the sources call any glassy rod "BMG", some of them 0.2-1 mm): by default
   (``ambiguous="drop"``) it is left out of the classifier's training; "positive"
   and "negative" are available and compared in the benchmark.
-* **Imbalance**: about 1 alloy in 8 is positive. Handled inside ``fit`` only
-  (``class_weight="balanced"`` computed from the training labels), so in
-  cross-validation it never sees the test fold.
+* **Imbalance**: about 1 alloy in 8 is positive (851 of 6,551). Handled
+  inside ``fit`` only (class weights computed from the training labels), so
+  in cross-validation it never sees the test fold.
 * **Calibration**: class weights distort probabilities, so ``fit`` runs an
   internal cross-validation *grouped by alloy system*, fits a map from the
   weighted model's out-of-fold margins to the labels (Platt's sigmoid by
   default; isotonic on request), and applies it to the final model trained
   on all rows. Isotonic gave a similar Brier score but flattened wide score
-  ranges into one plateau (Vitreloy-class and marginal alloys alike at 0.27),
-  which loses the ranking a design search needs. Grouped, because a designed alloy is
-  typically new to its system. ``predict_proba`` is this calibrated
+  ranges into one plateau (with gradient boosting, Pd40Ni40P20, Mg65Cu25Y10
+  and Cu60Zr40 all at 0.27), which loses the ranking a design search needs.
+  Grouped, because a designed alloy is typically new to its system. ``predict_proba`` is this calibrated
   P(Dmax >= threshold).
 * **Operating point** ``decision_threshold_``: the calibrated probability
   that maximises balanced accuracy on the same internal out-of-fold scores;
   :meth:`GFAModel.predict` uses it.
-* **Dmax**: a gradient-boosted regressor of log10(Dmax) on every alloy with a
-  measured diameter. ``dmax_low`` / ``dmax_high`` are the 16th / 84th
+* **Dmax**: a regressor of log10(Dmax) on every alloy with a measured
+  diameter (conflicting sources: their median, see ``load_gfa``). ``dmax_low`` / ``dmax_high`` are the 16th / 84th
   percentiles of the regressor's out-of-fold (system-grouped) residuals added
   to the prediction: a ~68 % range of constant width in log units, not a
   per-alloy uncertainty. The prediction says how large a rod is expected *if*
   the alloy is a bulk glass; read it together with ``predict_proba``.
-* **Trees**: scikit-learn's HistGradientBoosting, chosen over random forests
-  / extra trees for scoring speed and file size at similar accuracy (see the
-  benchmark). Saved as plain arrays (the trees' node records), never a pickle,
-  through :mod:`pcids.models.io` (SHA-256 checked), and evaluated with
-  scikit-learn's own compiled tree predictor, so a fitted and a reloaded model
-  give bit-identical numbers.
+* **Trees**: extremely randomised trees (60 per model, ``min_samples_leaf=2``;
+  classifier class-weighted per tree, ``max_features="sqrt"``; regressor
+  ``max_features=0.5``). On the same system-grouped folds they beat
+  HistGradientBoosting on ROC-AUC and on log10(Dmax) R² and train ~5x faster
+  (``benchmarks/gfa_accuracy.py``, variant ``hgb``, kept as
+  ``estimator="hgb"``). 60 trees is the most that keeps scoring at about
+  100,000 compositions per CPU-second (``benchmarks/gfa_speed.py``).
+* **Saving**: never a pickle. A forest is five node arrays (children,
+  feature, threshold, leaf value) stored as tensors through
+  :mod:`pcids.models.io` (SHA-256 checked, metadata JSON beside it) and
+  rebuilt at load time as scikit-learn ``Tree`` objects, so prediction runs
+  scikit-learn's compiled code and a reloaded model gives bit-identical
+  numbers; loading takes ~0.02 s of CPU. (skops was tried first: importing it
+  took seconds and loading a 300-tree model ~1.5 s, per-array overhead.)
 """
 
 from __future__ import annotations
@@ -547,6 +555,12 @@ class GFAModel(BaseEstimator):
     def predict_dmax_matrix(self, A: np.ndarray, elements: Sequence[str]) -> np.ndarray:
         """Predicted Dmax (mm) for a fraction matrix (n, m); no warnings (fast path)."""
         return 10.0 ** self._log_dmax(self._features(A, elements))
+
+    def predict_matrix(self, A: np.ndarray, elements: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(P(Dmax >= threshold), Dmax in mm) with one featurisation: the corrector's cheapest call."""
+        self._check_fitted()
+        F = self._features(A, elements)
+        return self._calibrate(self.classifier_.margin(F)), 10.0 ** self._log_dmax(F)
 
     def _log_dmax(self, F: np.ndarray) -> np.ndarray:
         self._check_fitted()

@@ -8,13 +8,24 @@ from typing import Any
 import numpy as np
 
 
-def reliability_table(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> dict[str, Any]:
-    """Per-bin mean probability and observed frequency (quantile bins), Brier score and ECE."""
+def reliability_table(y: np.ndarray, p: np.ndarray, n_bins: int = 10, strategy: str = "uniform") -> dict[str, Any]:
+    """Per-bin mean probability and observed frequency, Brier score and expected calibration error.
+
+    ``strategy`` "uniform" (equal-width bins; most GFA probabilities are near 0,
+    so quantile bins would spend most bins there) or "quantile".
+    """
     from sklearn.metrics import brier_score_loss
+
+    from pcids.errors import PcidsError
 
     y = np.asarray(y, dtype=float)
     p = np.asarray(p, dtype=float)
-    edges = np.unique(np.quantile(p, np.linspace(0, 1, n_bins + 1)))
+    if strategy == "uniform":
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
+    elif strategy == "quantile":
+        edges = np.unique(np.quantile(p, np.linspace(0, 1, n_bins + 1)))
+    else:
+        raise PcidsError(f"strategy must be 'uniform' or 'quantile', got {strategy!r}")
     idx = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, len(edges) - 2)
     rows = []
     ece = 0.0
@@ -29,7 +40,7 @@ def reliability_table(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> dict[st
 
 
 def plot_reliability(y: np.ndarray, p: np.ndarray, path: str | Path | None = None, *, n_bins: int = 10, label: str = "GFAModel", ax: Any = None) -> Any:
-    """Observed frequency of Dmax >= threshold against the predicted probability (quantile bins)."""
+    """Observed frequency of Dmax >= threshold against the predicted probability (equal-width bins, sized by count)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -40,7 +51,9 @@ def plot_reliability(y: np.ndarray, p: np.ndarray, path: str | Path | None = Non
     ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="perfectly calibrated")
     xs = [r["p_mean"] for r in table["bins"]]
     ys = [r["observed"] for r in table["bins"]]
-    ax.plot(xs, ys, "o-", label=f"{label} (Brier {table['brier']:.3f}, ECE {table['ece']:.3f})")
+    ns = np.array([r["n"] for r in table["bins"]], dtype=float)
+    ax.plot(xs, ys, "-", color="C0", label=f"{label} (Brier {table['brier']:.3f}, ECE {table['ece']:.3f})")
+    ax.scatter(xs, ys, s=15 + 200 * np.sqrt(ns / ns.max()), color="C0", zorder=3)
     ax.set_xlabel("predicted P(Dmax >= threshold)")
     ax.set_ylabel("observed fraction")
     ax.set_xlim(0, 1)
