@@ -17,9 +17,11 @@ Decisions
   predicted G and K (Eq. 1-2). The default tolerance is 2 % (relative).
 * **Ranking.** Candidates are ranked by status (target and GFA met, target
   only, neither), then by the error compared at a resolution of
-  ``tie_resolution`` (0.1 % relative by default, far below the models'
-  accuracy), then by the ensemble's sigma (relative, summed over G and K: the
-  model is surer), then by the GFA probability. The corrector itself
+  ``tie_resolution`` (default: a quarter of the tolerance, 0.5 % for the
+  default 2 %; errors closer than that are "equally close", being far below
+  the models' own sigma of a few per cent), then by the ensemble's sigma
+  (relative, summed over G and K: the model is surer), then by the GFA
+  probability. The corrector itself
   returns the true top of the grid by error; the pool it returns
   (``max(5 * top_k, 50)`` per search) is re-ranked this way.
 * **GFA check.** Passing means the calibrated P(Dmax >= threshold) reaches
@@ -499,7 +501,10 @@ def design(
         raise DesignError(f"gfa_threshold_mm must be a positive number of mm (or None), got {gfa_threshold_mm!r}")
     bounds_, fixed_ = check_bounds(elements, bounds, fixed)
     objective = Objective(targets, relative=relative, aggregate=aggregate)
-    tie = tie_resolution if tie_resolution is not None else (1e-3 if relative else 1e-2)
+    if tie_resolution is None:
+        tie = tolerance / 4 if tolerance > 0 else (1e-3 if relative else 1e-2)
+    else:
+        tie = float(tie_resolution)
 
     data = load_elastic()
     _warn_target_range(targets, data)

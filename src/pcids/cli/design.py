@@ -152,9 +152,9 @@ def _trace_line(t: dict) -> str:  # type: ignore[type-arg]
         return f"predictor: {t['composition']} (error {t['error']:.3g}; G, K for the inverse model {t['how']})"
     if t["step"].startswith("corrector"):
         s = (
-            f"{t['step']}: around {t['centre']}, E = {t['E']:g}, h = {t['h']:g}: {t['n_candidates']:,} candidates "
-            f"({t['n_scored']:,} scored, the rest provably worse), best {t['best']} (error {t['best_error']:.3g}), "
-            f"{t['n_pass_both']} pass both checks"
+            f"{t['step']}: around {t['centre']}, E = {t['E']:g}, h = {t['h']:g}: {t['n_candidates']:,} candidates"
+            + (f" ({t['n_scored']:,} scored, the rest provably worse)" if t["n_scored"] < t["n_candidates"] else "")
+            + f", best {t['best']} (error {t['best_error']:.3g}), {t['n_pass_both']} pass both checks"
         )
         return s + (f"; {t['next']}" if "next" in t else "")
     return f"{t['step']}: {t.get('reason', '')}"
