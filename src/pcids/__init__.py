@@ -11,6 +11,8 @@ __version__ = "0.1.0"
 
 from pcids.composition import Composition, parse_formula
 from pcids.descriptors import PaperDescriptors, RichDescriptors, paper_descriptors
+from pcids.corrector import correct, lattice_size
+from pcids.design import DesignResult, design
 from pcids.errors import (
     CompositionError,
     DesignError,
@@ -47,6 +49,10 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "design",
+    "DesignResult",
+    "correct",
+    "lattice_size",
     "ForwardModel",
     "ForwardEnsemble",
     "ElasticModel",
