@@ -181,10 +181,10 @@ def markdown(results: dict) -> str:
                 return f"{v['mean']:.3f} ± {v['std']:.3f}" if v["n"] > 1 else f"{v['mean']:.3f}"
             cells = [fmt("G", "test_r2"), fmt("G", "test_rmse"), fmt("K", "test_r2"), fmt("K", "test_rmse"), fmt("G", "train_r2"), fmt("K", "train_r2")]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
-        if "coverage_2sigma" not in next(iter(per_target.values()))["DNN ensemble"]["summary"] or (
-            proto == "kfold" and results["settings"]["kfold_calibration_folds"] == 0
-        ):
-            lines.append("")
+        cal = results["settings"]["kfold_calibration_folds" if proto == "kfold" else "calibration_folds"]
+        if cal == 0:
+            raw = "; ".join(f"{t}: {per_target[t]['DNN ensemble']['summary']['raw_coverage_2sigma']:.1%}" for t in per_target)
+            lines += ["", f"Not calibrated in this run (calibration folds 0); raw seed-spread ±2σ coverage: {raw}", ""]
             continue
         cov = [
             f"{t}: {per_target[t]['DNN ensemble']['summary']['coverage_2sigma']:.1%} calibrated "
@@ -208,14 +208,19 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--name", default="forward_accuracy")
+    ap.add_argument("--render", type=Path, help="only re-write the Markdown of an existing JSON result")
     args = ap.parse_args()
+    if args.render:
+        res = json.loads(args.render.read_text())
+        args.render.with_suffix(".md").write_text(markdown(res) + f"\nCommand: `{res['settings']['command']}`\n")
+        return
     torch.set_num_threads(args.threads)
     t0 = time.time()
     res = run(args.protocols.split(","), args.members, args.calibration_folds, not args.no_paper_size, args.seed,
               args.kfold_calibration_folds)
     res["settings"]["wall_seconds"] = time.time() - t0
     res["settings"]["command"] = "python benchmarks/forward_accuracy.py " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "no_paper_size"
+        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k not in ("no_paper_size", "render")
     ) + (" --no-paper-size" if args.no_paper_size else "")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(res, indent=1) + "\n")
