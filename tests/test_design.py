@@ -123,7 +123,7 @@ def test_pruned_search_returns_the_same_top_k_as_full_search(elements, start, h)
         (["Ti", "Zr", "Ti"], {"G": 36}, {}, DesignError, "more than once"),
         (["Ti"], {"G": 36}, {}, DesignError, "2 to 7"),
         (["Ti", "Zr", "Be", "Fe", "Cu", "Ni", "Al", "Nb"], {"G": 36}, {}, DesignError, "2 to 7"),
-        ("TiZr", {"G": 36}, {}, DesignError, "list of symbols"),
+        ("TiZr", {"G": 36}, {}, DesignError, "sequence of symbols"),
         (["Ti", "Zr"], {}, {}, DesignError, "no target"),
         (["Ti", "Zr"], {"G": None}, {}, DesignError, "no target"),
         (["Ti", "Zr"], {"Tg": 600}, {}, DesignError, "unknown target"),

@@ -35,7 +35,8 @@ Decisions
 * **Correcting further.** When no candidate passes both checks, the next
   search is centred on the best candidate that meets the target with the
   highest GFA probability (or, if none meets the target, on the lowest
-  error) and the box grows by ``E`` up to ``max_E``; it stops after
+  error) and the box grows by ``E`` up to ``max_E`` (and while it holds at
+  most ``max_widen_candidates``, 2 million: seconds of scoring); it stops after
   ``max_iterations`` searches or when a search brings nothing new. The
   result then says plainly that nothing met both, and returns the best
   effort with ``status`` labelling what each candidate misses.
@@ -68,11 +69,10 @@ import pandas as pd
 from pcids.composition import PERIODIC_TABLE, Composition
 from pcids.corrector import FeatureScorer, correct, symbolic_bounds
 from pcids.elastic import bulk_from_poisson, derived_with_uncertainty
-from pcids.elements import check_elements, property_matrix
-from pcids.errors import DesignError, ExtrapolationWarning, PcidsError, UnknownElementError
+from pcids.elements import property_matrix
+from pcids.errors import DesignError, ExtrapolationWarning, PcidsError
 
 TARGETS: tuple[str, ...] = ("G", "K", "E", "nu")
-MAX_ELEMENTS = 7
 #: Status labels, best first.
 STATUS = ("meets target and GFA", "meets target, GFA check failed", "outside tolerance")
 #: Float32 inference vs the float64 bound: widen every bound by this (GPa, relative + absolute).
@@ -84,20 +84,13 @@ _BOUND_SLACK = 1e-4
 
 
 def check_design_elements(elements: Sequence[str]) -> list[str]:
-    """Elements as a list; unknown, unsupported, repeated or too few/many -> specific errors."""
-    if isinstance(elements, str):
-        raise DesignError(f"elements must be a list of symbols such as ['Ti', 'Zr'], got the string {elements!r}")
-    elements = [str(e).strip() for e in elements]
-    for e in elements:
-        if e not in PERIODIC_TABLE:
-            raise UnknownElementError(f"unknown element {e!r}")
-    check_elements(elements)
-    dup = sorted({e for e in elements if elements.count(e) > 1})
-    if dup:
-        raise DesignError(f"element(s) {', '.join(dup)} named more than once")
-    if not 2 <= len(elements) <= MAX_ELEMENTS:
-        raise DesignError(f"a design needs 2 to {MAX_ELEMENTS} elements, got {len(elements)}")
-    return elements
+    """Elements as a list; unknown, unsupported, repeated or too few/many -> specific errors
+    (the inverse model's rule: 2 to 7 elements, its slots)."""
+    from pcids.models.inverse import check_element_list
+
+    if not isinstance(elements, str):
+        elements = [str(e).strip() for e in elements]
+    return check_element_list(elements)
 
 
 def check_targets(targets: Mapping[str, float] | None) -> dict[str, float]:
@@ -438,6 +431,21 @@ def _warn_target_range(targets: Mapping[str, float], data: pd.DataFrame) -> None
             )
 
 
+def _widen(
+    center: Composition, elements: list[str], size: float, step: float, limit: float, h: float,
+    bounds: Mapping[str, tuple[float, float]], fixed: Mapping[str, float], budget: int,
+) -> float:
+    """The next half-width: ``size + step`` capped at ``limit``, shrunk (in steps of h, never
+    below ``size``) until the search box holds at most ``budget`` candidates."""
+    from pcids.corrector import lattice_size
+
+    new = min(size + step, limit)
+    start = {e: center[e] for e in elements}
+    while new > size and lattice_size(start, E=new, h=h, bounds=bounds, fixed=fixed) > budget:
+        new = max(size, new - h)
+    return new
+
+
 def design(
     elements: Sequence[str],
     targets: Mapping[str, float] | None = None,
@@ -454,6 +462,7 @@ def design(
     fixed: Mapping[str, float] | None = None,
     max_iterations: int = 4,
     max_E: float = 15.0,
+    max_widen_candidates: int = 2_000_000,
     tie_resolution: float | None = None,
     progress: bool = False,
     forward: Any = None,
@@ -480,6 +489,9 @@ def design(
         ``{element: (min, max)}`` at.% limits and ``{element: at.%}`` fixed amounts.
     max_iterations, max_E : int, float
         Searches allowed and the largest half-width when correcting further.
+    max_widen_candidates : int
+        Widening stops short of boxes holding more candidates than this (the
+        first search always uses ``E`` as given).
     forward, inverse, gfa : fitted models, optional
         Defaults: the shipped models.
     """
@@ -539,8 +551,7 @@ def design(
         df["error"] = objective.error(mean[:, 0], mean[:, 1])
         df["sigma_rel"] = std[:, 0] / np.abs(mean[:, 0]) + std[:, 1] / np.abs(mean[:, 1])
         if gfa is not None:
-            p = gfa.predict_proba_matrix(A / 100.0, elements)
-            dmax = gfa.predict_dmax_matrix(A / 100.0, elements)
+            p, dmax = gfa.predict_matrix(A / 100.0, elements)
             df["p_gfa"], df["dmax_mm"] = p, dmax
             if gfa_threshold_mm is None:  # reported, not required
                 df["gfa_pass"] = True
@@ -611,7 +622,7 @@ def design(
         else:
             i = int(ev["error"].idxmin())
         center = Composition(tuple((e, float(A[i, j])) for j, e in enumerate(elements)))
-        size = min(size + E, max(max_E, E))
+        size = _widen(center, elements, size, E, max(max_E, E), h, bounds_, fixed_, max_widen_candidates)
         trace[-1]["next"] = f"recentre on {center.formula_as_written}, E = {size:g}"
 
     # -- assemble the table ---------------------------------------------------
@@ -666,6 +677,6 @@ def design(
     settings = {
         "tolerance": tolerance, "relative": relative, "aggregate": aggregate, "E": E, "h": h, "top_k": top_k,
         "gfa_threshold_mm": gfa_threshold_mm, "bounds": bounds_, "fixed": fixed_, "max_iterations": max_iterations,
-        "max_E": max_E, "tie_resolution": tie,
+        "max_E": max_E, "max_widen_candidates": max_widen_candidates, "tie_resolution": tie,
     }
     return DesignResult(elements, targets, table, trace, bool(best["status"] == STATUS[0]), message, settings, explored)
