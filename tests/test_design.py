@@ -100,9 +100,11 @@ def test_objective_values():
 
 
 @pytest.mark.parametrize("elements,start,h", [(["Zr", "Cu", "Ni", "Al", "Ti"], "Zr45Cu25Ni10Al10Ti10", 1.0), (["Ti", "Zr", "Be", "Fe"], "Ti44Zr22Be30Fe4", 0.5)])
-def test_pruned_search_returns_the_same_top_k_as_full_search(elements, start, h):
+@pytest.mark.parametrize("closest", [False, True])
+def test_pruned_search_returns_the_same_top_k_as_full_search(elements, start, h, closest):
     fwd, _, _ = tiny_models()
-    scorer = make_scorer(fwd, elements, Objective({"G": 34, "K": 110}))
+    ref = np.array(Composition.from_formula(start).fractions) if closest else None
+    scorer = make_scorer(fwd, elements, Objective({"G": 34, "K": 110}), closest_to=ref, within=0.01)
     assert scorer.lower_bound is not None
     pruned = correct(start, scorer, E=5, h=h, top_k=15, prune=True)
     full = correct(start, scorer, E=5, h=h, top_k=15, prune=False)
@@ -230,6 +232,19 @@ def test_design_end_to_end_and_deterministic(tmp_path):
     assert parsed["candidates"][0]["composition"] == r0["composition"] and parsed["trace"][0]["step"] == "predictor"
     fig = res.plot(tmp_path / "pc.png")
     assert (tmp_path / "pc.png").stat().st_size > 10_000 and len(fig.axes) == 2
+
+
+def test_prefer_closest_takes_the_smallest_correction():
+    close = run(top_k=5, max_iterations=1, gfa_threshold_mm=None, tolerance=0.04)
+    err = run(top_k=5, max_iterations=1, gfa_threshold_mm=None, tolerance=0.04, prefer="error")
+    c, e = close.candidates, err.candidates
+    assert close.settings["prefer"] == "closest"
+    within = c["error"] <= 0.01
+    if within.any():  # the nearest composition reaching the target, none nearer in the box
+        assert c["correction_L1"].iloc[0] <= e["correction_L1"].iloc[0]
+    assert e["error"].iloc[0] <= c["error"].iloc[0] + 1e-12
+    with pytest.raises(DesignError, match="prefer"):
+        run(prefer="random")
 
 
 def test_bounds_and_fixed_are_obeyed():

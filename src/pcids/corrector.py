@@ -368,6 +368,8 @@ class FeatureScorer:
     than the score of any point in the box (e.g. interval bound propagation
     through a network, minus a float-rounding slack); the corrector then
     skips whole groups of candidates, and still returns the grid's optimum.
+    ``grid_features``: how many leading features the pruning grid cuts along
+    (default all; features such as the fractions themselves need not be cut).
     """
 
     def __init__(
@@ -375,10 +377,12 @@ class FeatureScorer:
         property_matrix: np.ndarray,
         score_features: Callable[[np.ndarray], np.ndarray],
         lower_bound: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+        grid_features: int | None = None,
     ):
         self.property_matrix = np.asarray(property_matrix, dtype=np.float64)
         self.score_features = score_features
         self.lower_bound = lower_bound
+        self.grid_features = grid_features
         self._P = self.property_matrix / 100.0
 
     def features(self, A: np.ndarray) -> np.ndarray:
@@ -482,9 +486,9 @@ def _pruned_chunk(units: np.ndarray, lat: Lattice, scorer: FeatureScorer, top: _
     cells are scored outright, and the rest go to the next level.
     """
     X = scorer.features(lat.to_percent(units))
-    d = X.shape[1]
-    lo = X.min(axis=0)
-    span = X.max(axis=0) - lo
+    d = scorer.grid_features or X.shape[1]
+    lo = X[:, :d].min(axis=0)
+    span = X[:, :d].max(axis=0) - lo
     span = np.where(span > 0, span, 1.0)
     scored = np.zeros(len(units), dtype=bool)
 
@@ -501,7 +505,7 @@ def _pruned_chunk(units: np.ndarray, lat: Lattice, scorer: FeatureScorer, top: _
         if len(alive) == 0:
             break
         cells = 2**level
-        q = np.minimum(((X[alive] - lo) / span * cells).astype(np.int64), cells - 1)
+        q = np.minimum(((X[alive, :d] - lo) / span * cells).astype(np.int64), cells - 1)
         key = q[:, 0].copy()
         for j in range(1, d):
             key = key * cells + q[:, j]

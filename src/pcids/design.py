@@ -256,13 +256,32 @@ def _member_bounds(members: Sequence[list[tuple[np.ndarray, np.ndarray]]], lo: n
     return low - _BOUND_SLACK * (1 + np.abs(low)), up + _BOUND_SLACK * (1 + np.abs(up))
 
 
-def make_scorer(forward: Any, elements: Sequence[str], objective: Objective) -> FeatureScorer:
-    """The corrector's scorer: descriptors (linear in the fractions) -> ensemble -> error, with a bound."""
+def make_scorer(
+    forward: Any, elements: Sequence[str], objective: Objective, *, closest_to: np.ndarray | None = None, within: float = 0.0
+) -> FeatureScorer:
+    """The corrector's scorer: descriptors (linear in the fractions) -> ensemble -> error, with a bound.
+
+    With ``closest_to`` (at.%, in ``elements`` order) the score is lexicographic:
+    candidates with error <= ``within`` score ``L1 / 200 - 1`` (in [-1, 0): the
+    smallest correction first), the others ``error - within`` (> 0). The
+    fractions ride along as extra features so the bound stays exact.
+    """
     P = property_matrix(list(elements))
+    nd = P.shape[1]
+    if closest_to is not None:
+        P = np.hstack([P, 100.0 * np.eye(len(elements))])  # features 4.. are the at.% themselves
+        ref = np.asarray(closest_to, dtype=np.float64)
+
+    def combine(err: np.ndarray, l1_lo: np.ndarray | None) -> np.ndarray:
+        if closest_to is None:
+            return err
+        return np.where(err <= within, l1_lo / 200.0 - 1.0, err - within)
 
     def score_features(X: np.ndarray) -> np.ndarray:
-        mean, _ = forward.predict_descriptors(X)
-        return objective.error(mean[:, 0].astype(np.float64), mean[:, 1].astype(np.float64))
+        mean, _ = forward.predict_descriptors(X[:, :nd])
+        err = objective.error(mean[:, 0].astype(np.float64), mean[:, 1].astype(np.float64))
+        l1 = np.abs(X[:, nd:] - ref).sum(axis=1) if closest_to is not None else None
+        return combine(err, l1)
 
     lower = None
     try:
@@ -273,11 +292,16 @@ def make_scorer(forward: Any, elements: Sequence[str], objective: Objective) -> 
     if g_layers is not None:
 
         def lower(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-            gl, gh = _member_bounds(g_layers, lo, hi)
-            kl, kh = _member_bounds(k_layers, lo, hi)
-            return objective.lower_bound(gl, gh, kl, kh)
+            gl, gh = _member_bounds(g_layers, lo[:, :nd], hi[:, :nd])
+            kl, kh = _member_bounds(k_layers, lo[:, :nd], hi[:, :nd])
+            err_lb = objective.lower_bound(gl, gh, kl, kh)
+            if closest_to is None:
+                return err_lb
+            l1_lb = (np.maximum(lo[:, nd:] - ref, 0) + np.maximum(ref - hi[:, nd:], 0)).sum(axis=1)
+            # Any point may be within tolerance (then >= l1_lb/200 - 1) or not (then > 0 >= that).
+            return np.where(err_lb > within, err_lb - within, l1_lb / 200.0 - 1.0)
 
-    return FeatureScorer(P, score_features, lower)
+    return FeatureScorer(P, score_features, lower, grid_features=nd)
 
 
 # ---------------------------------------------------------------------------
@@ -464,6 +488,7 @@ def design(
     max_E: float = 15.0,
     max_widen_candidates: int = 2_000_000,
     tie_resolution: float | None = None,
+    prefer: str = "closest",
     progress: bool = False,
     forward: Any = None,
     inverse: Any = None,
@@ -492,6 +517,10 @@ def design(
     max_widen_candidates : int
         Widening stops short of boxes holding more candidates than this (the
         first search always uses ``E`` as given).
+    prefer : {"closest", "error"}
+        Among candidates equally close to the targets (within ``tie_resolution``),
+        "closest" prefers the smallest change to the predictor's composition
+        (L1), "error" the smallest error; then the surer model, then GFA.
     forward, inverse, gfa : fitted models, optional
         Defaults: the shipped models.
     """
@@ -511,6 +540,8 @@ def design(
         raise DesignError(f"max_iterations must be a positive integer, got {max_iterations!r}")
     if gfa_threshold_mm is not None and not (math.isfinite(gfa_threshold_mm) and gfa_threshold_mm > 0):
         raise DesignError(f"gfa_threshold_mm must be a positive number of mm (or None), got {gfa_threshold_mm!r}")
+    if prefer not in ("closest", "error"):
+        raise DesignError(f"prefer must be 'closest' or 'error', got {prefer!r}")
     bounds_, fixed_ = check_bounds(elements, bounds, fixed)
     objective = Objective(targets, relative=relative, aggregate=aggregate)
     if tie_resolution is None:
@@ -584,7 +615,9 @@ def design(
     )
     pool_size = max(5 * top_k, 50)
     frames = [pd.DataFrame(A0, columns=elements).assign(step="predictor")]
-    scorer = make_scorer(forward, elements, objective)
+    scorer = make_scorer(
+        forward, elements, objective, closest_to=A0[0] if prefer == "closest" else None, within=tie
+    )
 
     # -- corrector loop -------------------------------------------------------
     center, size = start, float(E)
@@ -636,7 +669,9 @@ def design(
     table["status"] = np.where(table["target_met"] & table["gfa_pass"], STATUS[0], np.where(table["target_met"], STATUS[1], STATUS[2]))
     table["_s"] = table["status"].map({s: i for i, s in enumerate(STATUS)})
     table["_e"] = np.floor(table["error"] / tie) if tie > 0 else table["error"]
-    table = table.sort_values(["_s", "_e", "sigma_rel", "p_gfa"], ascending=[True, True, True, False], kind="stable")
+    table["correction_L1"] = np.abs(table[elements].to_numpy(dtype=float) - A0).sum(axis=1)
+    keys = ["_s", "_e", "correction_L1", "sigma_rel", "p_gfa"] if prefer == "closest" else ["_s", "_e", "sigma_rel", "p_gfa"]
+    table = table.sort_values(keys, ascending=[True] * (len(keys) - 1) + [False], kind="stable")
     explored = table.drop(columns=["_s", "_e"]).reset_index(drop=True)
     table = table.head(top_k).reset_index(drop=True)
     comps = [Composition.from_formula(f) for f in table["composition"]]
@@ -652,7 +687,7 @@ def design(
     cols = (
         ["rank", "composition", *elements, "G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std"]
         + [f"error_{n}" for n in targets]
-        + ["error", "status", "p_gfa", "dmax_mm", "gfa_pass", "nearest_known", "nearest_G", "nearest_K", "nearest_L1", "in_domain", "gfa_in_domain", "step"]
+        + ["error", "status", "correction_L1", "p_gfa", "dmax_mm", "gfa_pass", "nearest_known", "nearest_G", "nearest_K", "nearest_L1", "in_domain", "gfa_in_domain", "step"]
     )
     table = table[cols]
     if not in_dom.all():
@@ -677,6 +712,6 @@ def design(
     settings = {
         "tolerance": tolerance, "relative": relative, "aggregate": aggregate, "E": E, "h": h, "top_k": top_k,
         "gfa_threshold_mm": gfa_threshold_mm, "bounds": bounds_, "fixed": fixed_, "max_iterations": max_iterations,
-        "max_E": max_E, "max_widen_candidates": max_widen_candidates, "tie_resolution": tie,
+        "max_E": max_E, "max_widen_candidates": max_widen_candidates, "tie_resolution": tie, "prefer": prefer,
     }
     return DesignResult(elements, targets, table, trace, bool(best["status"] == STATUS[0]), message, settings, explored)
