@@ -185,8 +185,9 @@ def main() -> None:
                       "| mean P | observed | n |", "|---|---|---|"] + [f"| {b['p_mean']:.3f} | {b['observed']:.3f} | {b['n']} |" for b in rel["bins"]]
         lines.append("")
     lines.append("Baselines: majority = the training base rate for every alloy; delta = atomic-size mismatch alone "
-                 "(sign and Youden threshold chosen on the training fold). et = ExtraTrees (300, class-weighted) on the same "
-                 "features, uncalibrated, cut at 0.5. Out-of-fold predictions: results/<name>_oof_<protocol>.csv.gz.")
+                 "(sign and Youden threshold chosen on the training fold)."
+                 + (" et = raw ExtraTrees (300, class-weighted) on the same features, uncalibrated, cut at 0.5." if "et" in models else "")
+                 + f" Out-of-fold predictions: results/{a.name}_oof_<protocol>.csv.gz.")
     write(a.name, {"data_hash": data_hash("gfa"), "seed": a.seed, "models": models, "results": results}, "\n".join(lines))
 
 
