@@ -19,9 +19,17 @@ Decisions
   only, neither), then by the error compared at a resolution of
   ``tie_resolution`` (default: a quarter of the tolerance, 0.5 % for the
   default 2 %; errors closer than that are "equally close", being far below
-  the models' own sigma of a few per cent), then by the ensemble's sigma
-  (relative, summed over G and K: the model is surer), then by the GFA
-  probability. The corrector itself
+  the models' own sigma of a few per cent), then, with ``prefer="closest"``
+  (default), by the L1 distance to the predictor's composition (the smallest
+  correction: two moduli pin down only two of the n - 1 free fractions, so
+  many compositions reach the targets, and the inverse model's answer is the
+  data's prior among them), then by the ensemble's sigma (relative, summed
+  over G and K: the model is surer), then by the GFA probability.
+  ``prefer="error"`` drops the distance key (the paper's smallest error).
+  The corrector optimises the same order exactly (its score is the L1 / 200 - 1
+  for candidates within the resolution, else the excess error), so the
+  smallest correction is the grid's, not a re-ranked pool's.
+  ``benchmarks/design_recovery.py`` compares the two on held-out alloys. The corrector itself
   returns the true top of the grid by error; the pool it returns
   (``max(5 * top_k, 50)`` per search) is re-ranked this way.
 * **GFA check.** Passing means the calibrated P(Dmax >= threshold) reaches
