@@ -210,6 +210,58 @@ def markdown(summary, per_n, timing, order_sens, args):
     return "\n".join(L)
 
 
+def ambiguity(dG: float = 1.0, dK: float = 3.0) -> None:
+    """How many-to-one the data already are: same-system alloys with (nearly) the same G and K.
+
+    For every pair of alloys of the same element set whose G differ by at most
+    ``dG`` and K by at most ``dK`` GPa (about the scatter between labs), the
+    L2 distance of their fraction vectors: no inverse model can tell such
+    alloys apart, so their distance is an error floor it cannot beat.
+    """
+    Y, A, lists, df = elastic_training_data(order="as_written")
+    systems = df["system"].to_numpy()
+    dists, alloys = [], set()
+    for i in range(len(Y)):
+        for j in range(i + 1, len(Y)):
+            if systems[i] != systems[j] or abs(Y[i, 0] - Y[j, 0]) > dG or abs(Y[i, 1] - Y[j, 1]) > dK:
+                continue
+            fi, fj = dict(zip(lists[i], A[i])), dict(zip(lists[j], A[j]))
+            dists.append(float(np.sqrt(sum((fi[e] - fj[e]) ** 2 for e in fi))))
+            alloys |= {i, j}
+    d = np.array(dists)
+    out = {"dG_GPa": dG, "dK_GPa": dK, "n_alloys": int(len(Y)), "n_pairs": int(len(d)),
+           "alloys_in_a_pair": len(alloys), "pair_L2_median_at%": float(np.median(d)),
+           "pair_L2_mean_at%": float(d.mean()), "pair_L2_rms_at%": float(np.sqrt(np.mean(d**2))),
+           "pairs_L2_over_9_at%": int((d > 9).sum())}
+    md = ["# Inverse problem: how many-to-one are the data?", "",
+          "`python benchmarks/inverse_accuracy.py --ambiguity`", "",
+          f"Pairs of alloys of the same element set with |dG| <= {dG} GPa and |dK| <= {dK} GPa:", "",
+          "| quantity | value |", "|---|---|"] + [f"| {k} | {v:.2f} |" if isinstance(v, float) else f"| {k} | {v} |"
+                                                 for k, v in out.items()]
+    write("inverse_ambiguity", out, "\n".join(md))
+
+
+def verdict(a: str = "DKIDN given", b: str = "RIDN given", names=("inverse_accuracy", "inverse_seeds")) -> None:
+    """Paired comparison of two variants over every (split, seed) of the saved random-split runs."""
+    rows = [r for n in names if (RESULTS / f"{n}.json").exists()
+            for r in json.loads((RESULTS / f"{n}.json").read_text())["rows"] if r["protocol"] == "random 80/20"]
+    pairs: dict = {}
+    for r in rows:
+        if r["model"] in (a, b):
+            pairs.setdefault((r["split"], r["seed"]), {})[r["model"]] = r
+    pairs = {k: v for k, v in pairs.items() if len(v) == 2}
+    out = {"a": a, "b": b, "runs": list(names), "n_pairs": len(pairs), "metrics": {}}
+    md = [f"# {a} vs {b}: paired over {len(pairs)} (split, seed) pairs", "",
+          "`python benchmarks/inverse_accuracy.py --verdict` (reads " + ", ".join(f"{n}.json" for n in names) + ")", "",
+          f"| metric | mean({a} - {b}) | sd | {a} better in |", "|---|---|---|---|"]
+    for k in ("r2_all7_mean", "r2_real_mean", "rmse_eq12", "rmse_per_element", "sum_abs_dev", "wasserstein"):
+        d = np.array([v[a][k] - v[b][k] for v in pairs.values()])
+        better = int((d > 0).sum() if k.startswith("r2") else (d < 0).sum())
+        out["metrics"][k] = {"mean_diff": float(d.mean()), "sd": float(d.std(ddof=1)), "a_better": better}
+        md.append(f"| {k} | {d.mean():+.4f} | {d.std(ddof=1):.4f} | {better}/{len(d)} |")
+    write("inverse_verdict", out, "\n".join(md))
+
+
 def figures() -> None:
     """Figs. 10-12 from the split-0 predictions saved by the last full run."""
     from pcids.plots.inverse import plot_abs_error, plot_cloud, plot_parity_by_n_elements
@@ -236,7 +288,15 @@ def main() -> None:
     ap.add_argument("--name", default="inverse_accuracy", help="Results file stem in benchmarks/results/.")
     ap.add_argument("--grouped-variants", nargs="+", default=["DKIDN given", "DKIDN typical", "softmax+props typical"])
     ap.add_argument("--figures-only", action="store_true", help="Only redraw Figs. 10-12 from the saved predictions.")
+    ap.add_argument("--ambiguity", action="store_true", help="Only measure same-system (G, K) twins (the error floor).")
+    ap.add_argument("--verdict", action="store_true", help="Only the paired DKIDN vs RIDN comparison of saved runs.")
     args = ap.parse_args()
+    if args.verdict:
+        verdict()
+        return
+    if args.ambiguity:
+        ambiguity()
+        return
     if args.figures_only:
         figures()
         return
@@ -256,7 +316,7 @@ def main() -> None:
         per_n_all[f"grouped ({args.grouped_folds} folds)"] = per_n_table(g_per_n)
     summary = summarise(rows)
     argstr = " ".join(f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
-                      for k, v in vars(args).items())
+                      for k, v in vars(args).items() if k not in ("figures_only", "ambiguity", "verdict"))
     md = markdown(summary, per_n_all, timing, order_sens, argstr)
     write(args.name, {"args": vars(args), "runtime_s": time.time() - t0, "summary": summary,
                                "by_n_elements": per_n_all, "order_sensitivity": order_sens,
