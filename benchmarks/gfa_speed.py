@@ -5,10 +5,13 @@ Run: python benchmarks/gfa_speed.py [--n 100000] [--repeats 5]
 Random 5-element compositions (Dirichlet fractions) over Zr-Ti-Cu-Ni-Be; the
 timed call is ``load_gfa_model().predict_proba_matrix(A, elements)``
 (features + 100 trees + calibration, one thread), and separately
-``predict_dmax_matrix``. Wall time is reported with the CPU time of the
+``predict_dmax_matrix`` and ``predict_matrix`` (both from one featurisation,
+the call ``pcids.design`` makes). Wall time is reported with the CPU time of the
 process, since the machine is shared: CPU time is what an idle machine would
 take. Cold load = a fresh interpreter importing pcids and loading the shipped
-model (torch import included, as ``pcids design`` pays it anyway).
+model (torch import included, as ``pcids design`` pays it anyway); "load
+alone" = importing pcids.models.gfa (pandas, scikit-learn) and loading, with
+torch already imported.
 """
 
 from __future__ import annotations
@@ -52,12 +55,14 @@ def main() -> None:
     wall_p, cpu_p = timed(lambda: m.predict_proba_matrix(A, ELEMENTS), a.repeats)
     wall_d, cpu_d = timed(lambda: m.predict_dmax_matrix(A, ELEMENTS), a.repeats)
     wall_f, cpu_f = timed(lambda: m._features(A, ELEMENTS), a.repeats)
+    wall_b, cpu_b = timed(lambda: m.predict_matrix(A, ELEMENTS), a.repeats)
     size = sum(os.path.getsize(shipped_path().with_suffix(s)) for s in (".pt", ".json"))
     res = {
         "n": a.n,
         "predict_proba_matrix": {"wall_s": wall_p, "cpu_s": cpu_p, "per_s_wall": a.n / wall_p, "per_s_cpu": a.n / cpu_p},
         "predict_dmax_matrix": {"wall_s": wall_d, "cpu_s": cpu_d, "per_s_wall": a.n / wall_d, "per_s_cpu": a.n / cpu_d},
         "features_only": {"wall_s": wall_f, "cpu_s": cpu_f},
+        "predict_matrix": {"wall_s": wall_b, "cpu_s": cpu_b, "per_s_wall": a.n / wall_b, "per_s_cpu": a.n / cpu_b},
         "cold_import_and_load_s": cold,
         "load_only_s": load_only,
         "shipped_files_bytes": size,
@@ -70,7 +75,7 @@ def main() -> None:
             "|---|---|---|---|---|",
             *[
                 f"| {k} | {res[k]['wall_s']:.3f} | {res[k]['cpu_s']:.3f} | {a.n / res[k]['wall_s']:,.0f} | {a.n / res[k]['cpu_s']:,.0f} |"
-                for k in ("predict_proba_matrix", "predict_dmax_matrix", "features_only")
+                for k in ("predict_proba_matrix", "predict_dmax_matrix", "predict_matrix", "features_only")
             ],
             "",
             f"Cold start (new interpreter, import + load shipped model): {', '.join(f'{x:.2f}' for x in cold)} s; "
