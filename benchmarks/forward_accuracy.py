@@ -165,7 +165,7 @@ def markdown(results: dict) -> str:
     s = results["settings"]
     lines.append(f"DNN ensemble: {s['members']} members, {s['ensemble_hyperparameters']['hidden_layer_sizes']} hidden, "
                  f"dropout {s['ensemble_hyperparameters']['dropout']}, lr {s['ensemble_hyperparameters']['learning_rate']}, "
-                 f"{s['ensemble_hyperparameters']['epochs']} epochs; sigma calibrated by {s['calibration_folds']}-fold OOF inside each training part.")
+                 f"{s['ensemble_hyperparameters']['epochs']} epochs; sigma calibration: {s['calibration_folds']}-fold OOF inside each training part (0 = not calibrated in this run).")
     lines.append("")
     for proto, per_target in results["protocols"].items():
         lines.append(f"## {proto}")
