@@ -51,7 +51,7 @@ SHIPPED_STEM = "forward"
 #: whole 5-member ensemble on all alloys, with inference cost as a criterion
 #: (``benchmarks/forward_architecture.py``): 2x32 was cheaper (23.7 vs 88.3 kFLOP
 #: per composition for the G+K pair) but less accurate (OOF R² G 0.982 / K 0.978
-#: against 0.985 / 0.981 for 2x64), so 2x64 ships. Paper-size networks (1.14
+#: against 0.984 / 0.982 for 2x64), so 2x64 ships. Paper-size networks (1.14
 #: MFLOP for one G+K pair, 11 MFLOP as 5-member ensembles) are kept as
 #: ``ForwardEnsemble.paper`` / ``ForwardModel.paper`` for replication.
 SHIPPED_HYPERPARAMETERS: dict[str, Any] = {
