@@ -90,7 +90,7 @@ SHIPPED_STEM = "inverse_elastic"
 #: Hyperparameters of the shipped model (chosen by benchmarks/inverse_accuracy.py).
 SHIPPED_PARAMS: dict[str, Any] = dict(
     loss="dkidn", head="softmax", features="properties", slot_order="typical",
-    hidden_layer_sizes=(210, 210, 210), dropout=0.2, lr=0.01, epochs=1000, n_ensemble=1,
+    hidden_layer_sizes=(210, 210, 210), dropout=0.2, lr=0.01, epochs=1000, n_ensemble=3,
 )
 
 
