@@ -33,12 +33,18 @@ def search(
     trials: list[dict] = []
     best = {"hidden_layer_sizes": (210,) * 3, "alpha": 0.2, **base}
 
+    done: dict[str, float] = {}
+
     def run(params: dict) -> float:
+        key = repr(sorted(params.items()))
+        if key in done:  # each stage re-visits the previous stage's best: train it once
+            return done[key]
         model = InverseModel(**params, seed=seed).fit(Y[tr], A[tr])
         m = inverse_metrics(A[va], model.predict(Y[va]), Y[va, 2:] > 0)
         hl = params["hidden_layer_sizes"]
         trials.append({"layers": len(hl), "neurons": hl[0], "alpha": params["alpha"],
                        **{k: m[k] for k in ("r2_all7_mean", "r2_real_mean", "rmse_eq12")}})
+        done[key] = m[score]
         return m[score]
 
     total = len(layers) + len(neurons) + len(alphas)
