@@ -295,21 +295,39 @@ class _Stack:
             bs = [torch.from_numpy(np.stack([members[i][j][1] for i in idx])[:, None, :].astype(np.float32)) for j in range(n_layers)]
             self.groups.append((idx, Ws, bs))
 
-    def __call__(self, X: np.ndarray) -> np.ndarray:
+    def _batches(self, X: np.ndarray) -> Iterable[tuple[int, torch.Tensor]]:
+        """(start row, member outputs (n_members, rows)) per batch, under inference mode."""
         X = np.ascontiguousarray(X, dtype=np.float32)
-        n = X.shape[0]
-        out = np.empty((self.n_members, n), dtype=np.float32)
         with torch.inference_mode():
-            for start in range(0, n, self.batch_rows):
+            for start in range(0, X.shape[0], self.batch_rows):
                 xb = torch.from_numpy(X[start : start + self.batch_rows])
+                out = torch.empty((self.n_members, xb.shape[0]))
                 for idx, Ws, bs in self.groups:
                     h = xb.unsqueeze(0).expand(len(idx), -1, -1)
                     for j, (W, b) in enumerate(zip(Ws, bs)):
                         h = torch.baddbmm(b, h, W)
                         if j < len(Ws) - 1:
                             h = torch.relu_(h)
-                    out[idx, start : start + xb.shape[0]] = h[:, :, 0].numpy()
+                    out[idx] = h[:, :, 0]
+                yield start, out
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        out = np.empty((self.n_members, len(X)), dtype=np.float32)
+        for start, o in self._batches(X):
+            out[:, start : start + o.shape[1]] = o.numpy()
         return out
+
+    def mean_std(self, X: np.ndarray, parts: Sequence[slice]) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and (ddof=1) std over the members of each part, (n, n_parts) each, reduced per batch."""
+        n = len(X)
+        mean = np.empty((n, len(parts)), dtype=np.float32)
+        std = np.empty((n, len(parts)), dtype=np.float32)
+        for start, o in self._batches(X):
+            for k, part in enumerate(parts):
+                s, m = torch.std_mean(o[part], dim=0)
+                mean[start : start + o.shape[1], k] = m.numpy()
+                std[start : start + o.shape[1], k] = s.numpy()
+        return mean, std
 
 
 def _extrapolation_reasons(
@@ -383,10 +401,8 @@ class ElasticModel(BaseEstimator):
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 2 or X.shape[1] != len(PAPER_FEATURES):
             raise PcidsError(f"X must have shape (n, {len(PAPER_FEATURES)}) ({', '.join(PAPER_FEATURES)}), got {X.shape}")
-        out = self._stack(X)
-        g, k = out[: self._n_g], out[self._n_g :]
-        mean = np.column_stack([g.mean(axis=0), k.mean(axis=0)])
-        std = np.column_stack([g.std(axis=0, ddof=1), k.std(axis=0, ddof=1)]) * self._scales
+        mean, std = self._stack.mean_std(X, [slice(0, self._n_g), slice(self._n_g, None)])
+        std *= self._scales
         return mean, std
 
     def _reasons(self, comps: Sequence[Composition], X: np.ndarray) -> list[list[str]]:
