@@ -63,3 +63,27 @@ def refuse_overwrite(path: Path, force: bool) -> None:
 
     if path.exists() and not force:
         raise PcidsError(f"{path} exists; pass --force to overwrite it")
+
+
+def gather_formulas(formulas: list[str] | None, file: Path | None, column: str, out: Path | None, force: bool) -> list[str]:
+    """Formulas from the arguments and a CSV column; checks --out before any work is done."""
+    import pandas as pd
+
+    from pcids.errors import PcidsError
+
+    items = list(formulas or [])
+    if file is not None:
+        if not file.is_file():
+            raise PcidsError(f"file {file} not found")
+        try:
+            df = pd.read_csv(file)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise PcidsError(f"cannot read {file} as CSV: {exc}") from None
+        if column not in df.columns:
+            raise PcidsError(f"{file} has no column {column!r} (columns: {', '.join(map(str, df.columns))}); use --column")
+        items += [str(f) for f in df[column].dropna()]
+    if not items:
+        raise PcidsError("give at least one formula, or --file with a 'formula' column")
+    if out is not None:
+        refuse_overwrite(out, force)
+    return items

@@ -25,17 +25,9 @@ def command(
     Dmax is what the regressor expects if the alloy is a glass former. Alloys
     outside the training domain are flagged and explained on stderr.
     """
-    from pcids.cli._common import console, print_json, refuse_overwrite, warnings_to_stderr
-    from pcids.cli.predict import _read_formulas
-    from pcids.errors import PcidsError
+    from pcids.cli._common import console, gather_formulas, print_json, warnings_to_stderr
 
-    items = list(formulas or [])
-    if file is not None:
-        items += _read_formulas(file, column)
-    if not items:
-        raise PcidsError("give at least one formula, or --file with a 'formula' column")
-    if out is not None:
-        refuse_overwrite(out, force)
+    items = gather_formulas(formulas, file, column, out, force)
 
     from pcids.models.gfa import GFAModel, load_gfa_model
 

@@ -8,22 +8,6 @@ from typing import List, Optional
 import typer
 
 
-def _read_formulas(path: Path, column: str) -> list[str]:
-    import pandas as pd
-
-    from pcids.errors import PcidsError
-
-    if not path.is_file():
-        raise PcidsError(f"file {path} not found")
-    try:
-        df = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise PcidsError(f"cannot read {path} as CSV: {exc}") from None
-    if column not in df.columns:
-        raise PcidsError(f"{path} has no column {column!r} (columns: {', '.join(map(str, df.columns))}); use --column")
-    return [str(f) for f in df[column].dropna()]
-
-
 def command(
     formulas: Optional[List[str]] = typer.Argument(None, help="Alloy formulas, e.g. Zr41.2Ti13.8Cu12.5Ni10Be22.5 (at.%)."),
     file: Optional[Path] = typer.Option(None, "--file", "-f", help="CSV file with one formula per row."),
@@ -38,16 +22,9 @@ def command(
     about 95 % of held-out alloys. Alloys outside the training domain are
     flagged (in_domain = false) and explained on stderr.
     """
-    from pcids.cli._common import console, print_json, refuse_overwrite, warnings_to_stderr
-    from pcids.errors import PcidsError
+    from pcids.cli._common import console, gather_formulas, print_json, warnings_to_stderr
 
-    items = list(formulas or [])
-    if file is not None:
-        items += _read_formulas(file, column)
-    if not items:
-        raise PcidsError("give at least one formula, or --file with a 'formula' column")
-    if out is not None:
-        refuse_overwrite(out, force)
+    items = gather_formulas(formulas, file, column, out, force)
 
     from pcids.models.ensemble import load_elastic_model
 
