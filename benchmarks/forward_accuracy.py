@@ -70,12 +70,25 @@ def baselines() -> dict:
     }
 
 
-def run(protocols: list[str], members: int, calibration_folds: int, paper_size: bool, seed: int, kfold_calibration_folds: int = 0) -> dict:
+def _reused_baselines(path: Path | None, seed: int) -> dict:
+    """Baseline rows of an earlier run on the very same splits (same seed and data), to skip refitting them."""
+    if path is None:
+        return {}
+    old = json.loads(path.read_text())
+    if old["settings"]["seed"] != seed or old["settings"]["data_hash"] != data_hash("elastic"):
+        raise SystemExit(f"{path}: different seed or data; its baselines were not fitted on these splits")
+    return old["protocols"]
+
+
+def run(protocols: list[str], members: int, calibration_folds: int, paper_size: bool, seed: int, kfold_calibration_folds: int = 0,
+        overrides: dict | None = None, targets: tuple[str, ...] = ("G", "K"), baselines_from: Path | None = None) -> dict:
     RESULTS.mkdir(parents=True, exist_ok=True)
+    overrides = overrides or {}
+    reused = _reused_baselines(baselines_from, seed)
     df = load_elastic()
     feats = {"paper": PaperDescriptors().transform(df["formula"]), "rich": RichDescriptors().transform(df["formula"])}
     results: dict = {"protocols": {}, "models": {}}
-    for target in ("G", "K"):
+    for target in targets:
         ok = np.isfinite(df[target].to_numpy())
         y = df[target].to_numpy()[ok]
         X = {k: v[ok] for k, v in feats.items()}
@@ -91,7 +104,7 @@ def run(protocols: list[str], members: int, calibration_folds: int, paper_size: 
             for i, (tr, te) in enumerate(splits[proto]):
                 t0 = time.time()
                 cal = kfold_calibration_folds if proto == "kfold" else calibration_folds
-                ens = ForwardEnsemble(n_members=members, calibration_folds=cal, seed=seed, target=target)
+                ens = ForwardEnsemble(n_members=members, calibration_folds=cal, seed=seed, target=target, **overrides)
                 ens.fit(X["paper"][tr], y[tr])
                 mean, std = ens.predict(X["paper"][te], return_std=True)
                 raw = std / ens.sigma_scale_
@@ -121,6 +134,9 @@ def run(protocols: list[str], members: int, calibration_folds: int, paper_size: 
                         }
                     )
                 for name, (factory, fs) in baselines().items():
+                    if reused:
+                        rows.setdefault(name, []).append(reused[proto][target][name]["splits"][i])
+                        continue
                     t0 = time.time()
                     model = factory().fit(X[fs][tr], y[tr])
                     rows.setdefault(name, []).append(
@@ -152,7 +168,8 @@ def run(protocols: list[str], members: int, calibration_folds: int, paper_size: 
         "calibration_folds": calibration_folds,
         "kfold_calibration_folds": kfold_calibration_folds,
         "seed": seed,
-        "ensemble_hyperparameters": {k: v for k, v in ForwardEnsemble().get_params().items() if k not in ("seed", "target")},
+        "ensemble_hyperparameters": {k: v for k, v in ForwardEnsemble(**overrides).get_params().items() if k not in ("seed", "target")},
+        "baselines_from": str(baselines_from) if baselines_from else None,
         "data_hash": data_hash("elastic"),
         "torch": torch.__version__,
         "python": platform.python_version(),
@@ -165,7 +182,10 @@ def markdown(results: dict) -> str:
     s = results["settings"]
     lines.append(f"DNN ensemble: {s['members']} members, {s['ensemble_hyperparameters']['hidden_layer_sizes']} hidden, "
                  f"dropout {s['ensemble_hyperparameters']['dropout']}, lr {s['ensemble_hyperparameters']['learning_rate']}, "
-                 f"{s['ensemble_hyperparameters']['epochs']} epochs; sigma calibration: {s['calibration_folds']}-fold OOF inside each training part (0 = not calibrated in this run).")
+                 f"{s['ensemble_hyperparameters']['epochs']} epochs, weight decay {s['ensemble_hyperparameters'].get('weight_decay', 0.0)}, "
+                 f"lr schedule {s['ensemble_hyperparameters'].get('lr_schedule', 'constant')}; sigma calibration: {s['calibration_folds']}-fold OOF inside each training part (0 = not calibrated in this run).")
+    if s.get("baselines_from"):
+        lines.append(f"Baseline rows copied from `{s['baselines_from']}` (same seed, same data hash, hence the very same splits); only the DNN ensemble was refitted.")
     lines.append("")
     for proto, per_target in results["protocols"].items():
         lines.append(f"## {proto}")
@@ -209,6 +229,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--name", default="forward_accuracy")
     ap.add_argument("--render", type=Path, help="only re-write the Markdown of an existing JSON result")
+    ap.add_argument("--targets", default="G,K")
+    ap.add_argument("--lr-schedule", default=None, help="override the ensemble's lr_schedule (constant, cosine)")
+    ap.add_argument("--weight-decay", type=float, default=None)
+    ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--dropout", type=float, default=None)
+    ap.add_argument("--baselines-from", type=Path, default=None, help="reuse baseline rows of an earlier JSON on the same splits")
     args = ap.parse_args()
     if args.render:
         res = json.loads(args.render.read_text())
@@ -216,11 +242,12 @@ def main() -> None:
         return
     torch.set_num_threads(args.threads)
     t0 = time.time()
+    overrides = {k: getattr(args, k) for k in ("lr_schedule", "weight_decay", "epochs", "dropout") if getattr(args, k) is not None}
     res = run(args.protocols.split(","), args.members, args.calibration_folds, not args.no_paper_size, args.seed,
-              args.kfold_calibration_folds)
+              args.kfold_calibration_folds, overrides, tuple(args.targets.split(",")), args.baselines_from)
     res["settings"]["wall_seconds"] = time.time() - t0
     res["settings"]["command"] = "python benchmarks/forward_accuracy.py " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k not in ("no_paper_size", "render")
+        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k not in ("no_paper_size", "render") and v is not None
     ) + (" --no-paper-size" if args.no_paper_size else "")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(res, indent=1) + "\n")

@@ -47,6 +47,18 @@ def test_ensemble_mean_is_member_mean_and_std_is_scaled_spread(data):
     assert len({m.seed for m in ens.members_}) == 3
 
 
+def test_cosine_schedule_is_deterministic_and_differs_from_constant(data):
+    df, X = data
+    kw = dict(TINY, n_members=2, epochs=60, calibration_folds=0)
+    a = ForwardEnsemble(**kw, lr_schedule="cosine").fit(X, df["G"]).predict(X)
+    b = ForwardEnsemble(**kw, lr_schedule="cosine").fit(X, df["G"]).predict(X)
+    c = ForwardEnsemble(**kw, lr_schedule="constant").fit(X, df["G"]).predict(X)
+    np.testing.assert_array_equal(a, b)
+    assert np.max(np.abs(a - c)) > 1e-3
+    with pytest.raises(PcidsError, match="lr_schedule"):
+        ForwardEnsemble(**kw, lr_schedule="step").fit(X, df["G"])
+
+
 def test_calibration_scale_makes_oof_coverage_95_percent(data):
     df, X = data
     ens = ForwardEnsemble(**TINY, calibration_folds=3).fit(X, df["G"])
