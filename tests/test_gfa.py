@@ -17,7 +17,8 @@ from pcids.errors import ExtrapolationWarning, ModelFileError, NotFittedError, P
 from pcids.models.gfa import gfa_labels
 
 SMALL = dict(n_estimators=12, calibration_folds=3)
-SMALL_HGB = dict(estimator="hgb", max_iter=5, learning_rate=0.3, calibration_folds=3)
+# no per-element fractions: HGB's binning costs ~0.1 s per feature per fit with class weights
+SMALL_HGB = dict(estimator="hgb", max_iter=5, learning_rate=0.3, calibration_folds=3, element_fractions=False)
 
 
 @lru_cache(maxsize=1)
@@ -221,3 +222,41 @@ def test_reliability_table_and_plots(tmp_path):
     fig = plot_roc_pr(y, {"p": p, "noise": rng.uniform(size=p.size)}, tmp_path / "roc.png")
     assert (tmp_path / "rel.png").stat().st_size > 1000 and (tmp_path / "roc.png").is_file()
     assert len(fig.axes) == 2
+
+
+def test_stacked_regressor_reads_the_classifier_margin(tmp_path):
+    m = GFAModel(**SMALL, stack_classifier=True).fit(_split()[0])
+    n_feat = len(m.feature_names_)
+    assert m.regressor_.n_features == n_feat + 1 and m.classifier_.n_features == n_feat
+    A = np.array([[41.2, 13.8, 12.5, 10.0, 22.5], [50.0, 0.0, 50.0, 0.0, 0.0]])
+    els = ["Zr", "Ti", "Cu", "Ni", "Be"]
+    p, d = m.predict_matrix(A, els)
+    np.testing.assert_array_equal(d, m.predict_dmax_matrix(A, els))
+    F = m._features(A, els)
+    np.testing.assert_allclose(np.log10(d), m.regressor_.raw(np.column_stack([F, m.classifier_.margin(F)])), rtol=1e-12)
+    # the margin matters: a different margin gives a different diameter
+    assert not np.allclose(m.regressor_.raw(np.column_stack([F, m.classifier_.margin(F) + 5.0])), np.log10(d))
+    m.save(tmp_path / "s")
+    r = GFAModel.load(tmp_path / "s")
+    assert r.stack_classifier
+    forms = ["Zr41.2Ti13.8Cu12.5Ni10Be22.5", "Cu50Zr50"]
+    np.testing.assert_array_equal(r.predict_dmax(forms).to_numpy(), m.predict_dmax(forms).to_numpy())
+
+
+def test_fast_paths_score_in_blocks_identically():
+    m = _fitted()
+    import pcids.models.gfa as gfa_mod
+
+    A = np.random.default_rng(0).dirichlet(np.ones(3), size=50)
+    els = ["Cu", "Zr", "Al"]
+    whole = m.predict_matrix(A, els)
+    old = gfa_mod.SCORE_BLOCK
+    try:
+        gfa_mod.SCORE_BLOCK = 7  # blocks that do not divide the rows
+        p, d = m.predict_matrix(A, els)
+    finally:
+        gfa_mod.SCORE_BLOCK = old
+    np.testing.assert_array_equal(p, whole[0])
+    np.testing.assert_array_equal(d, whole[1])
+    F = m._features(A, els)
+    np.testing.assert_array_equal(p, m._calibrate(m.classifier_.margin(F)))
