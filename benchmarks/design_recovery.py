@@ -67,7 +67,9 @@ def baseline(row: pd.Series, train_df: pd.DataFrame) -> tuple[float, str]:
     return Composition.from_formula(row["formula"]).l1_distance(best["formula"]), best["formula"]
 
 
-def run_split(name: str, df: pd.DataFrame, train_idx: np.ndarray, test_idx: np.ndarray, inverse_epochs: int) -> list[dict]:
+def run_split(
+    name: str, df: pd.DataFrame, train_idx: np.ndarray, test_idx: np.ndarray, inverse_epochs: int, policies: list[tuple[str, float | None]]
+) -> list[dict]:
     from pcids.composition import Composition
     from pcids.design import design
     from pcids.errors import ExtrapolationWarning
@@ -77,18 +79,18 @@ def run_split(name: str, df: pd.DataFrame, train_idx: np.ndarray, test_idx: np.n
     fwd, inv = train(train_df, inverse_epochs)
     print(f"[{name}] trained on {len(train_df)} alloys in {time.perf_counter() - t0:.0f} s; designing {len(test_df)}", flush=True)
     rows = []
-    for (_, r), prefer in ((x, p) for x in test_df.iterrows() for p in ("closest", "error")):
+    for (_, r), (prefer, tie) in ((x, p) for x in test_df.iterrows() for p in policies):
         true = Composition.from_formula(r["formula"])
         els = list(true.elements)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)
-            res = design(els, {"G": r["G"], "K": r["K"]}, E=5, h=1, top_k=5, gfa_threshold_mm=None, max_iterations=3, forward=fwd, inverse=inv, prefer=prefer)
+            res = design(els, {"G": r["G"], "K": r["K"]}, E=5, h=1, top_k=5, gfa_threshold_mm=None, max_iterations=3, forward=fwd, inverse=inv, prefer=prefer, tie_resolution=tie)
         c = res.candidates
         d = [true.l1_distance(x) for x in c["composition"]]
         b, bname = baseline(r, train_df)
         rows.append(
             {
-                "split": name, "prefer": prefer, "alloy": r["formula"], "system": r["system"], "G": r["G"], "K": r["K"],
+                "split": name, "prefer": prefer if tie is None else f"{prefer}, ties within {tie:g}", "alloy": r["formula"], "system": r["system"], "G": r["G"], "K": r["K"],
                 "top1": c["composition"].iloc[0], "L1_top1": d[0], "L1_best_of_5": min(d),
                 "predictor": res.trace[0]["composition"], "L1_predictor": true.l1_distance(res.trace[0]["composition"]),
                 "baseline": bname, "L1_baseline": b, "top1_error": float(c["error"].iloc[0]),
@@ -107,7 +109,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--full", action="store_true", help="shipped inverse epochs (1000)")
     ap.add_argument("--inverse-epochs", type=int, default=400)
+    ap.add_argument(
+        "--ties", type=float, nargs="*", default=[0.005],
+        help="extra tie_resolution values tried with prefer='closest' (the default is the whole tolerance, 0.02; 0.005 was the earlier default)",
+    )
     args = ap.parse_args()
+    policies: list[tuple[str, float | None]] = [("closest", None), ("error", None)] + [("closest", t) for t in args.ties]
     epochs = 1000 if args.full else args.inverse_epochs
     torch.set_num_threads(1)
     df = load_elastic().reset_index(drop=True)
@@ -117,10 +124,10 @@ def main() -> None:
     }
     rows = []
     for name, (tr, te) in splits.items():
-        rows += run_split(name, df, np.asarray(tr), np.asarray(te), epochs)
+        rows += run_split(name, df, np.asarray(tr), np.asarray(te), epochs, policies)
     out = pd.DataFrame(rows)
     RESULTS.mkdir(exist_ok=True)
-    cmd = "python benchmarks/design_recovery.py" + (" --full" if args.full else "")
+    cmd = "python benchmarks/design_recovery.py" + (" --full" if args.full else "") + (" --ties " + " ".join(f"{t:g}" for t in args.ties) if args.ties else " --ties")
     summary = []
     for (name, prefer), g in out.groupby(["split", "prefer"], sort=False):
         s = {"split": name, "prefer": prefer, "n": len(g)}

@@ -203,13 +203,15 @@ def test_design_end_to_end_and_deterministic(tmp_path):
     # Ranked by status, then by error.
     status_rank = df["status"].map({"meets target and GFA": 0, "meets target, GFA check failed": 1, "outside tolerance": 2})
     assert status_rank.is_monotonic_increasing
+    tie = res.settings["tie_resolution"]
+    assert tie == pytest.approx(0.02)  # prefer="closest": every candidate within tolerance ties on error
     for _, grp in df.groupby("status"):
-        buckets = np.floor(grp["error"].to_numpy() / 0.005)  # tolerance / 4
-        assert (np.diff(buckets) >= 0).all()
-        sig = (grp["G_std"] / grp["G"] + grp["K_std"] / grp["K"]).to_numpy()
-        for b in np.unique(buckets):  # equally close: the surer model first
-            assert (np.diff(sig[buckets == b]) >= -1e-12).all()
-    assert res.settings["tie_resolution"] == pytest.approx(0.005)
+        e = grp["error"].to_numpy()
+        key = np.where(e <= tie, 0.0, e)
+        assert (np.diff(key) >= 0).all()
+        tied = grp[key == 0]
+        # equally close: the smallest correction of the predictor's composition first
+        assert (np.diff(tied["correction_L1"].to_numpy()) >= -1e-9).all()
     # The corrector's best is at least as good as the predictor's composition.
     pred_err = res.trace[0]["error"]
     assert df["error"].min() <= pred_err + 1e-12
@@ -243,6 +245,11 @@ def test_prefer_closest_takes_the_smallest_correction():
     if within.any():  # the nearest composition reaching the target, none nearer in the box
         assert c["correction_L1"].iloc[0] <= e["correction_L1"].iloc[0]
     assert e["error"].iloc[0] <= c["error"].iloc[0] + 1e-12
+    # prefer="error": equally close (within a quarter of the tolerance) -> the surer model first
+    assert err.settings["tie_resolution"] == pytest.approx(0.01)
+    for _, grp in e[e["error"] <= 0.01].groupby("status"):
+        sig = (grp["G_std"] / grp["G"] + grp["K_std"] / grp["K"]).to_numpy()
+        assert (np.diff(sig) >= -1e-12).all()
     with pytest.raises(DesignError, match="prefer"):
         run(prefer="random")
 
