@@ -19,7 +19,8 @@ seed 1 (and a first seed-0 run of the HGB variant against raw extra trees,
 which is why extra trees became the default); the figures here use seed 0.
 Variants: hgb = HistGradientBoosting instead of extra trees; pos / neg = the
 ambiguous bulk glasses trained as positives / negatives; nofrac = without the
-per-element fractions; isotonic = isotonic instead of sigmoid calibration.
+per-element fractions; isotonic = isotonic instead of sigmoid calibration; stack = the Dmax regressor
+also reads the classifier's out-of-fold margin (``stack_classifier=True``).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ VARIANTS = {
     "neg": dict(ambiguous="negative"),
     "isotonic": dict(calibration="isotonic"),
     "noconflict": dict(drop_conflicts=True),
+    "stack": dict(stack_classifier=True),
 }
 
 

@@ -4,9 +4,10 @@ Run: python benchmarks/gfa_speed.py [--n 100000] [--repeats 5]
 
 Random 5-element compositions (Dirichlet fractions) over Zr-Ti-Cu-Ni-Be; the
 timed call is ``load_gfa_model().predict_proba_matrix(A, elements)``
-(features + 100 trees + calibration, one thread), and separately
+(features + 60 classifier trees + calibration, one thread, scored in 8,192-row blocks), and separately
 ``predict_dmax_matrix`` and ``predict_matrix`` (both from one featurisation,
-the call ``pcids.design`` makes). Wall time is reported with the CPU time of the
+the call ``pcids.design`` makes); ``features_only`` is one whole-matrix
+featurisation (the fast paths featurise block by block). Wall time is reported with the CPU time of the
 process, since the machine is shared: CPU time is what an idle machine would
 take. Cold load = a fresh interpreter importing pcids and loading the shipped
 model (torch import included, as ``pcids design`` pays it anyway); "load
