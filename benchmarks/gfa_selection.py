@@ -59,6 +59,13 @@ for f, (tr, te) in enumerate(outer):
         elif name == "c_et60_msl1": m = clf(60, 1)
         elif name == "c_et100_msl1": m = clf(100, 1)
         elif name == "c_et60_mf05": m = clf(60, 2, 0.5)
+        elif name.startswith("c_mix"):  # ET60 + tuned HGB, mean of log-odds (weight of HGB after "mix")
+            w = float(name[5:] or 0.5)
+            et = clf(60).fit(F[trl], y[trl].astype(int))
+            hg = HistGradientBoostingClassifier(max_iter=400, learning_rate=0.05, max_leaf_nodes=31, min_samples_leaf=20, l2_regularization=1.0, class_weight="balanced", early_stopping=False, random_state=SEED).fit(F[trl], y[trl].astype(int))
+            s_ = (1 - w) * margin(et, F[tel]) + w * hg.decision_function(F[tel])
+            res.setdefault(name, []).append(roc_auc_score(y[tel], s_))
+            continue
         elif name == "c_hgb": m = HistGradientBoostingClassifier(max_iter=400, learning_rate=0.05, max_leaf_nodes=31, min_samples_leaf=20, l2_regularization=1.0, class_weight="balanced", early_stopping=False, random_state=SEED)
         m.fit(F[trl], y[trl].astype(int))
         res.setdefault(name, []).append(roc_auc_score(y[tel], m.predict_proba(F[tel])[:, 1]))
