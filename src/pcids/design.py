@@ -33,9 +33,10 @@ Decisions
   smallest correction is the grid's, not a re-ranked pool's.
   ``benchmarks/design_recovery.py`` compares the rankings on held-out alloys;
   it chose the default resolution: ties within the whole tolerance gave a
-  smaller mean L1 to the real alloy than ties within a quarter of it, for the
-  top candidate (random split 22.6 vs 25.7 at.%, grouped 35.2 vs 35.8) and the
-  best of the top 5 (20.2 vs 22.2, 31.9 vs 32.2). The corrector itself
+  smaller mean L1 to the real alloy than ties within a quarter of it for the
+  top candidate (random split 24.1 vs 27.1 at.%, grouped 36.8 vs 37.5) and
+  for the best of the top 5 on the random split (21.6 vs 23.5; grouped 33.5
+  vs 33.1, a wash). The corrector itself
   returns the true top of the grid by error; the pool it returns
   (``max(5 * top_k, 50)`` per search) is re-ranked this way.
 * **GFA check.** Passing means the calibrated P(Dmax >= threshold) reaches
