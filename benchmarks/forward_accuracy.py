@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import write
 import torch
 from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
 from sklearn.linear_model import RidgeCV
@@ -249,10 +250,7 @@ def main() -> None:
     res["settings"]["command"] = "python benchmarks/forward_accuracy.py " + " ".join(
         f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k not in ("no_paper_size", "render") and v is not None
     ) + (" --no-paper-size" if args.no_paper_size else "")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.name}.json").write_text(json.dumps(res, indent=1) + "\n")
-    (RESULTS / f"{args.name}.md").write_text(markdown(res) + f"\nCommand: `{res['settings']['command']}`\n")
-    print(markdown(res))
+    write(args.name, res, markdown(res) + f"\nCommand: `{res['settings']['command']}`\n")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import write
 import torch
 
 from pcids.datasets import data_hash, load_elastic
@@ -154,10 +155,7 @@ def main() -> None:
     )
     res["settings"]["command"] = cmd
     stem = "forward_training_variants" + (f"_{args.name}" if args.name else "")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{stem}.json").write_text(json.dumps(res, indent=1) + "\n")
-    (RESULTS / f"{stem}.md").write_text(markdown(res) + f"\nCommand: `{cmd}`\n")
-    print(markdown(res))
+    write(stem, res, markdown(res) + f"\nCommand: `{cmd}`\n")
 
 
 if __name__ == "__main__":
