@@ -106,7 +106,15 @@ def test_reproduce_quick_writes_the_report(tmp_path):
     assert "| G | 0.990 |" in report and "Ti41Zr25Be28Fe6" in report and "has **750** candidates" in report
     data = json.loads((out / "results.json").read_text())
     assert 0.5 < data["forward"]["G_test"]["r2"] <= 1 and data["case_study"]["paper_check_750"] == 750
-    for f in ("forward_parity_G.png", "inverse_cloud.png", "fig14_parallel_coordinates.png", "case_study_candidates.csv"):
+    for f in (
+        "forward_parity_G.png", "fig4_shap_importance.png", "fig5_shap_dependence_r.png", "fig10_inverse_cloud.png",
+        "fig11_inverse_abs_error.png", "fig12_inverse_parity_by_n.png", "fig14_parallel_coordinates.png", "case_study_candidates.csv",
+    ):
         assert (out / f).stat().st_size > 0
+    # Table 5: the paper's two networks and ours, on the same split, beside the paper's numbers
+    assert "| DKIDN | 0.907 |" in report and "| RIDN | 0.860 |" in report
+    for name in ("DKIDN", "RIDN", "pcids"):
+        assert 0.0 < data["inverse"][name]["r2_all7_mean"] <= 1.0
+    assert set(data["forward"]["shap_ranking"]["G"]) == {"VEC", "Tm", "chi", "r"}
     again = runner.invoke(pcids.cli.app, ["reproduce", "--out", str(out), "--quick"])
     assert again.exit_code == 1 and "not empty" in again.output
