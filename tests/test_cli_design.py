@@ -116,5 +116,8 @@ def test_reproduce_quick_writes_the_report(tmp_path):
     for name in ("DKIDN", "RIDN", "pcids"):
         assert 0.0 < data["inverse"][name]["r2_all7_mean"] <= 1.0
     assert set(data["forward"]["shap_ranking"]["G"]) == {"VEC", "Tm", "chi", "r"}
+    # GFA on system-grouped folds: far better than chance even in the quick run
+    assert 0.75 < data["gfa"]["roc_auc"] <= 1.0 and "GFA module" in report
+    assert (out / "gfa_reliability_grouped.png").stat().st_size > 0
     again = runner.invoke(pcids.cli.app, ["reproduce", "--out", str(out), "--quick"])
     assert again.exit_code == 1 and "not empty" in again.output
