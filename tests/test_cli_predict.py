@@ -80,3 +80,10 @@ def test_missing_column_is_named(tmp_path):
     src.write_text("alloy\nCu50Zr50\n")
     result = invoke("--file", str(src))
     assert result.exit_code == 1 and "no column 'formula'" in result.output
+
+
+def test_a_formula_that_does_not_sum_to_100_is_flagged():
+    result = invoke("Zr41.2Ti13.8Cu12.5Ni1OBe22.5")  # letter O typed for a zero
+    assert result.exit_code == 0
+    assert "sum to 92" in result.stderr and "missing or mistyped" in result.stderr
+    assert "sum to" not in invoke(VIT1).stderr

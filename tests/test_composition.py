@@ -239,3 +239,14 @@ def test_scale_invariance(c, factor):
     for el in c:
         assert abs(scaled[el] - c[el]) <= 1e-9 * 100
     assert sum(scaled.values()) == pytest.approx(100)
+
+
+def test_sum_problem_flags_missing_or_mistyped_terms():
+    from pcids.composition import parse_formula
+
+    for ok in ("Zr41.2Ti13.8Cu12.5Ni10Be22.5", "(Ce0.72Cu0.28)85Al10Fe5", "SrCaYbMgZn", "Cu0.5NiAlCoCrFe", "Fe0.8B0.2"):
+        assert parse_formula(ok).sum_problem() is None, ok
+    msg = parse_formula("Zr53Ti5Cu20Ni12Al15").sum_problem()
+    assert msg is not None and "sum to 105" in msg and "missing or mistyped" in msg
+    # a letter O typed for a zero: Ni1OBe22.5 reads as Ni1 O1 Be22.5, summing to 92
+    assert "sum to 92" in parse_formula("Zr41.2Ti13.8Cu12.5Ni1OBe22.5").sum_problem()

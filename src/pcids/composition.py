@@ -35,6 +35,12 @@ _SYMBOL = re.compile(r"[A-Z][a-z]?")
 
 #: Decimal places of the canonical string (0.001 at.%, far below any assay).
 CANONICAL_DECIMALS = 3
+#: Accepted deviation of an at.% formula's top-level sum from 100.
+SUM_TOLERANCE_PERCENT = 0.5
+#: Accepted deviation of a fraction-style formula's sum from 1.
+SUM_TOLERANCE_FRACTION = 0.01
+#: Sums up to this are molar ratios (e.g. Cu0.5NiAlCoCrFe), normalised as is.
+MAX_RATIO_SUM = 10.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,26 @@ class ParsedFormula:
     amounts: dict[str, float]
     raw_total: float  # sum of the top-level amounts as written
     all_implicit: bool  # no number anywhere (e.g. SrCaYbMgZn)
+
+    def sum_problem(self) -> str | None:
+        """Why the amounts do not describe a whole alloy, or None if they do.
+
+        Accepted: at.% summing to 100 +- 0.5, fractions summing to 1, molar
+        ratios summing to at most 10, or no numbers at all. Anything else (91,
+        105) means a term is missing or mistyped, even though it normalises.
+        """
+        t = self.raw_total
+        if (
+            self.all_implicit
+            or abs(t - 100.0) <= SUM_TOLERANCE_PERCENT
+            or abs(t - 1.0) <= SUM_TOLERANCE_FRACTION
+            or t <= MAX_RATIO_SUM
+        ):
+            return None
+        return (
+            f"amounts sum to {t:g}, not 100 (at.%, +/-{SUM_TOLERANCE_PERCENT:g}) nor 1 (fractions) "
+            f"nor <= {MAX_RATIO_SUM:g} (molar ratios): a term is missing or mistyped"
+        )
 
 
 class _Parser:

@@ -137,12 +137,6 @@ DATASETS: dict[str, tuple[str, ...]] = {
 CLASSES = ("bulk glass", "ribbon glass", "crystalline")
 _GLASSINESS = {"bulk glass": 2, "ribbon glass": 1, "crystalline": 0}
 
-#: Accepted deviation of an at.% formula's top-level sum from 100.
-SUM_TOLERANCE_PERCENT = 0.5
-#: Accepted deviation of a fraction-style formula's sum from 1.
-SUM_TOLERANCE_FRACTION = 0.01
-#: Sums up to this are molar ratios (e.g. Cu0.5NiAlCoCrFe), normalised as is.
-MAX_RATIO_SUM = 10.0
 #: Plausible critical casting diameters (mm): the record is about 80 mm, and a
 #: cast rod thinner than a melt-spun ribbon (20-50 um) is a unit or typing error.
 MIN_PLAUSIBLE_DMAX_MM = 0.05
@@ -239,20 +233,9 @@ def _parse(raw: str) -> _Parsed:
             except FormulaError as exc2:
                 exc = exc2
         return _Parsed(None, "unparseable formula", str(exc).splitlines()[0])
-    total = parsed.raw_total
-    ok = (
-        parsed.all_implicit
-        or abs(total - 100.0) <= SUM_TOLERANCE_PERCENT
-        or abs(total - 1.0) <= SUM_TOLERANCE_FRACTION
-        or total <= MAX_RATIO_SUM
-    )
-    if not ok:
-        return _Parsed(
-            None,
-            "impossible sum",
-            f"amounts sum to {total:g}, not 100 (at.%, +/-{SUM_TOLERANCE_PERCENT:g}) nor 1 (fractions) "
-            f"nor <= {MAX_RATIO_SUM:g} (molar ratios): a term is missing or mistyped",
-        )
+    problem = parsed.sum_problem()
+    if problem is not None:
+        return _Parsed(None, "impossible sum", problem)
     return _Parsed(Composition.from_dict(parsed.amounts), zero_terms_removed=removed)
 
 

@@ -86,4 +86,10 @@ def gather_formulas(formulas: list[str] | None, file: Path | None, column: str, 
         raise PcidsError("give at least one formula, or --file with a 'formula' column")
     if out is not None:
         refuse_overwrite(out, force)
+    from pcids.composition import parse_formula
+
+    for f in items:  # normalising 91 parts to 100 hides a typo: say so
+        problem = parse_formula(f).sum_problem()
+        if problem is not None:
+            err_console.print(f"[yellow]warning:[/] {f}: {problem}; normalised to 100 at.%", highlight=False)
     return items
