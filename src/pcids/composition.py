@@ -210,7 +210,7 @@ class Composition(Mapping[str, float]):
                 raise CompositionError(f"amount of {el} must be a finite number >= 0, got {a!r}")
             if a > 0:
                 clean[el] = clean.get(el, 0.0) + a
-        total = sum(clean.values())
+        total = math.fsum(clean.values())  # exactly rounded: the same total in any element order
         if total <= 0:
             raise CompositionError("all amounts are zero")
         return cls(tuple((el, 100.0 * a / total) for el, a in clean.items()))
@@ -298,8 +298,9 @@ def _rounded(items: Iterable[tuple[str, float]]) -> list[tuple[str, float]]:
     scale = 10**CANONICAL_DECIMALS
     units = [a * scale for _, a in items]
     floors = [math.floor(u) for u in units]
-    residual = round(sum(units)) - sum(floors)
-    order = sorted(range(len(items)), key=lambda i: (floors[i] - units[i], items[i][0]))
+    residual = round(math.fsum(units)) - sum(floors)
+    # remainders equal up to float noise (1/3, 1/3, ...) are ties, broken by symbol, never by input order
+    order = sorted(range(len(items)), key=lambda i: (round(floors[i] - units[i], 6), items[i][0]))
     for i in order[: max(residual, 0)]:
         floors[i] += 1
     return [(el, f / scale) for (el, _), f in zip(items, floors)]
