@@ -20,7 +20,11 @@ which is why extra trees became the default); the figures here use seed 0.
 Variants: hgb = HistGradientBoosting instead of extra trees; pos / neg = the
 ambiguous bulk glasses trained as positives / negatives; nofrac = without the
 per-element fractions; isotonic = isotonic instead of sigmoid calibration; stack = the Dmax regressor
-also reads the classifier's out-of-fold margin (``stack_classifier=True``).
+also reads the classifier's out-of-fold margin (``stack_classifier=True``);
+fam = element-family fractions, number of elements and largest fraction as
+features (``family_features=True``); famglass = fam plus the glass-vs-
+crystalline forest's log P(glass) (20 trees) added to the classifier margin
+(``glass_forest=True``).
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ VARIANTS = {
     "isotonic": dict(calibration="isotonic"),
     "noconflict": dict(drop_conflicts=True),
     "stack": dict(stack_classifier=True),
+    "fam": dict(family_features=True),
+    "famglass": dict(family_features=True, glass_forest=True),
 }
 
 

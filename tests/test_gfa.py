@@ -111,9 +111,12 @@ def test_unfitted_and_bad_parameters():
 def test_fit_on_compositions_and_labels():
     df = _split()[0]
     y = gfa_labels(df)
-    m = GFAModel(**SMALL).fit(df["formula"], y, dmax_mm=df["dmax_mm"])
-    np.testing.assert_allclose(m.predict_proba(["Cu50Zr50"]), _fitted().predict_proba(["Cu50Zr50"]))
-    no_reg = GFAModel(**SMALL).fit(df["formula"], y)
+    m = GFAModel(**SMALL, glass_forest=False).fit(df["formula"], y, dmax_mm=df["dmax_mm"])
+    table = GFAModel(**SMALL, glass_forest=False).fit(df)
+    np.testing.assert_allclose(m.predict_proba(["Cu50Zr50"]), table.predict_proba(["Cu50Zr50"]))
+    with pytest.raises(PcidsError, match="glass_forest=False"):
+        GFAModel(**SMALL).fit(df["formula"], y)
+    no_reg = GFAModel(**SMALL, glass_forest=False).fit(df["formula"], y)
     with pytest.raises(NotFittedError, match="Dmax regressor"):
         no_reg.predict_dmax(["Cu50Zr50"])
 
@@ -233,9 +236,9 @@ def test_stacked_regressor_reads_the_classifier_margin(tmp_path):
     p, d = m.predict_matrix(A, els)
     np.testing.assert_array_equal(d, m.predict_dmax_matrix(A, els))
     F = m._features(A, els)
-    np.testing.assert_allclose(np.log10(d), m.regressor_.raw(np.column_stack([F, m.classifier_.margin(F)])), rtol=1e-12)
+    np.testing.assert_allclose(np.log10(d), m.regressor_.raw(np.column_stack([F, m._margin(F)])), rtol=1e-12)
     # the margin matters: a different margin gives a different diameter
-    assert not np.allclose(m.regressor_.raw(np.column_stack([F, m.classifier_.margin(F) + 5.0])), np.log10(d))
+    assert not np.allclose(m.regressor_.raw(np.column_stack([F, m._margin(F) - 8.0])), np.log10(d))
     m.save(tmp_path / "s")
     r = GFAModel.load(tmp_path / "s")
     assert r.stack_classifier
@@ -259,4 +262,47 @@ def test_fast_paths_score_in_blocks_identically():
     np.testing.assert_array_equal(p, whole[0])
     np.testing.assert_array_equal(d, whole[1])
     F = m._features(A, els)
-    np.testing.assert_array_equal(p, m._calibrate(m.classifier_.margin(F)))
+    np.testing.assert_array_equal(p, m._calibrate(m._margin(F)))
+
+
+def test_family_features_and_glass_forest(tmp_path):
+    from pcids.models.gfa import _log_glass
+
+    m = GFAModel(**SMALL, family_features=True, glass_forest=True).fit(_split()[0])
+    assert "frac_metalloid" in m.feature_names_ and m.glass_ is not None
+    assert m.glass_.n_features == m.classifier_.n_features == len(m.feature_names_)
+    A = np.array([[41.2, 13.8, 12.5, 10.0, 22.5], [50.0, 0.0, 50.0, 0.0, 0.0], [0.0, 0.0, 0.0, 80.0, 20.0]])
+    els = ["Zr", "Ti", "Cu", "Ni", "Be"]
+    F = m._features(A, els)
+    logg = _log_glass(m.glass_, F)
+    assert np.all(logg <= 0) and np.all(logg >= np.log(1e-3))
+    # the calibrated probability reads classifier log-odds + log P(glass)
+    np.testing.assert_allclose(m.predict_proba_matrix(A, els), m._calibrate(m.classifier_.margin(F) + logg), rtol=1e-12)
+    assert not np.allclose(m.predict_proba_matrix(A, els), m._calibrate(m.classifier_.margin(F)))
+    m.save(tmp_path / "fg")
+    r = GFAModel.load(tmp_path / "fg")
+    assert r.glass_forest and r.family_features
+    forms = ["Zr41.2Ti13.8Cu12.5Ni10Be22.5", "Cu46Zr46Al8", "Fe80B20"]
+    np.testing.assert_array_equal(r.predict_proba(forms), m.predict_proba(forms))
+    np.testing.assert_array_equal(r.predict_dmax(forms).to_numpy(), m.predict_dmax(forms).to_numpy())
+    # a file whose metadata disagrees with its arrays is refused
+    js = (tmp_path / "fg").with_suffix(".json")
+    meta = json.loads(js.read_text())
+    js.write_text(json.dumps({**meta, "hyperparameters": {**meta["hyperparameters"], "glass_forest": False}}))
+    with pytest.raises(ModelFileError, match="glass forest"):
+        GFAModel.load(tmp_path / "fg")
+    # a file written before these options existed (no such hyperparameters) loads without them
+    old = GFAModel(**SMALL, family_features=False, glass_forest=False).fit(_split()[0].iloc[:600])
+    old.save(tmp_path / "old")
+    js = (tmp_path / "old").with_suffix(".json")
+    meta = json.loads(js.read_text())
+    for k in ("family_features", "glass_forest", "glass_n_estimators"):
+        del meta["hyperparameters"][k]
+    js.write_text(json.dumps(meta))
+    r = GFAModel.load(tmp_path / "old")
+    assert not r.glass_forest and not r.family_features and r.glass_ is None
+    np.testing.assert_array_equal(r.predict_proba(forms), old.predict_proba(forms))
+    # the glass forest needs the classes of the GFA table
+    df = _split()[0]
+    with pytest.raises(PcidsError, match="gfa_class"):
+        GFAModel(**SMALL, glass_forest=True).fit(df["formula"], gfa_labels(df).to_numpy())

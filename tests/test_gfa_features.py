@@ -108,3 +108,29 @@ def test_labels_on_the_bundled_table():
     amb = (df["gfa_class"] == "bulk glass") & df["dmax_mm"].isna()
     assert y[amb].isna().all() and y[~amb].notna().all()
     assert 0.08 < y.mean() < 0.2  # about 1 in 8 of the labelled alloys casts at >= 2 mm
+
+
+def test_family_features_sum_fractions_by_element_class():
+    from pcids.elements import supported_elements
+    from pcids.models._gfa_features import FAMILIES, FAMILY_FEATURES
+
+    members = [e for v in FAMILIES.values() for e in v]
+    assert sorted(members) == sorted(supported_elements())  # every element in exactly one family
+    g = GFADescriptors(element_fractions=["Zr", "Cu"], families=True)
+    labels = g.feature_labels()
+    # family block sits between the enthalpy features and the element fractions
+    k = labels.index("frac_alkaline")
+    assert labels[k - 1] == "Omega" and labels[k : k + len(FAMILY_FEATURES)] == list(FAMILY_FEATURES) and labels[-2:] == ["x_Zr", "x_Cu"]
+    row = dict(zip(labels, g.transform(["Zr41.2Ti13.8Cu12.5Ni10Be22.5"])[0]))
+    assert row["frac_etm"] == pytest.approx(0.55) and row["frac_ltm"] == pytest.approx(0.225)
+    assert row["frac_alkaline"] == pytest.approx(0.225) and row["frac_metalloid"] == 0 and row["frac_rare_earth"] == 0
+    assert row["n_elements"] == 5 and row["frac_max"] == pytest.approx(0.412) and row["x_Cu"] == pytest.approx(0.125)
+    row = dict(zip(labels, g.transform(["Fe80B10Si10"])[0]))
+    assert row["frac_ltm"] == pytest.approx(0.8) and row["frac_metalloid"] == pytest.approx(0.2) and row["n_elements"] == 3
+    # the other columns do not change when the family block is switched on
+    plain = GFADescriptors(element_fractions=["Zr", "Cu"])
+    X, Y = g.transform(["Cu46Zr46Al8"]), plain.transform(["Cu46Zr46Al8"])
+    np.testing.assert_array_equal(np.delete(X, range(k, k + len(FAMILY_FEATURES)), axis=1), Y)
+    # matrix path (zeros in some columns) agrees with the formula path
+    A = np.array([[0.5, 0.5, 0.0], [0.46, 0.46, 0.08]])
+    np.testing.assert_allclose(g.transform_matrix(A, ["Cu", "Zr", "Al"]), g.transform(["Cu50Zr50", "Cu46Zr46Al8"]), rtol=1e-12)

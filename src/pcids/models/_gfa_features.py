@@ -15,6 +15,13 @@ what the composition implies:
   and the concentration-weighted spread of pair enthalpies;
 * Yang & Zhang's ``Omega = Tm S_mix / |H_mix|`` (solid-solution tendency:
   large Omega favours crystalline solid solutions over glass);
+* optionally (``families=True``) the summed fraction of each element
+  *family* of Inoue's empirical BMG classification (alkali / alkaline-earth,
+  simple metals, metalloids, other non-metals, early and late transition
+  metals, rare earths: :data:`FAMILIES`), the number of elements and the
+  largest fraction. Trees on per-element fractions cannot add fractions
+  across elements, so these let an unseen system borrow from chemically
+  similar ones (ETM-LTM, LTM-metalloid near 80:20, ...);
 * optionally the at.% of each training element (``element_fractions``), so
   the trees can learn element-specific chemistry a handful of averages
   blurs.
@@ -48,6 +55,19 @@ R_GAS = 8.314462618
 OMEGA_MIN_H = 0.1
 
 ENTHALPY_FEATURES: tuple[str, ...] = ("H_mix", "H_pair_min", "H_pair_max", "H_pair_dev", "Omega")
+
+#: Element families (Inoue's BMG classification); every element pcids supports is in exactly one.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "alkaline": ("Li", "Na", "K", "Rb", "Cs", "Be", "Mg", "Ca", "Sr", "Ba"),
+    "simple": ("Al", "Zn", "Cd", "Hg", "Ga", "In", "Tl", "Sn", "Pb", "Bi"),
+    "metalloid": ("B", "C", "Si", "P", "Ge", "As", "Sb", "Te"),
+    "nonmetal": ("H", "N", "O", "F", "S", "Se"),
+    "etm": ("Ti", "V", "Cr", "Zr", "Nb", "Mo", "Hf", "Ta", "W"),
+    "ltm": ("Mn", "Fe", "Co", "Ni", "Cu", "Ru", "Rh", "Pd", "Ag", "Re", "Os", "Ir", "Pt", "Au"),
+    "rare_earth": ("Sc", "Y", "La", "Ce", "Pr", "Nd", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Th", "U"),
+}
+FAMILY_FEATURES: tuple[str, ...] = (*(f"frac_{k}" for k in FAMILIES), "n_elements", "frac_max")
+_FAMILY_OF = {e: k for k, (_, members) in enumerate(FAMILIES.items()) for e in members}
 
 
 @lru_cache(maxsize=1)
@@ -92,15 +112,20 @@ class GFADescriptors(_Featurizer):
         If given, one extra feature per element, ``x_<El>``: its fraction
         (0-1). Elements outside this list contribute nothing to these columns
         (the domain check flags them).
+    families : bool, default False
+        Add :data:`FAMILY_FEATURES` (family fractions, number of elements,
+        largest fraction) after the enthalpy features.
     """
 
-    def __init__(self, element_fractions: Sequence[str] | None = None):
+    def __init__(self, element_fractions: Sequence[str] | None = None, families: bool = False):
         self.element_fractions = element_fractions
+        self.families = bool(families)
         self._rich = RichDescriptors()
 
     def feature_labels(self) -> list[str]:
         extra = [f"x_{e}" for e in self.element_fractions] if self.element_fractions else []
-        return [*self._rich.feature_labels(), *ENTHALPY_FEATURES, *extra]
+        fam = list(FAMILY_FEATURES) if self.families else []
+        return [*self._rich.feature_labels(), *ENTHALPY_FEATURES, *fam, *extra]
 
     def citations(self) -> list[str]:
         return [
@@ -121,6 +146,14 @@ class GFADescriptors(_Featurizer):
             pos = {e: i for i, e in enumerate(elements)}
             cols = [(k, pos[e]) for k, e in enumerate(self.element_fractions) if e in pos]
         n_rich = len(self._rich.feature_labels())
+        n_fam = len(FAMILY_FEATURES) if self.families else 0
+        n_front = n_rich + len(ENTHALPY_FEATURES) + n_fam
+        if self.families:
+            # (m, n_families) membership, so the family sums are one product per block
+            member = np.zeros((len(elements), len(FAMILIES)))
+            for i, e in enumerate(elements):
+                if e in _FAMILY_OF:
+                    member[i, _FAMILY_OF[e]] = 1.0
         for start in range(0, A.shape[0], CHUNK_ROWS):
             block = A[start : start + CHUNK_ROWS]
             total = block.sum(axis=1, keepdims=True)
@@ -131,10 +164,15 @@ class GFADescriptors(_Featurizer):
             rich = self._rich._compute(block, elements)
             o[:, :n_rich] = rich
             o[:, n_rich : n_rich + len(ENTHALPY_FEATURES)] = _enthalpy(block, H, P, rich[:, 0])
+            if self.families:
+                f0 = n_rich + len(ENTHALPY_FEATURES)
+                o[:, f0 : f0 + len(FAMILIES)] = block @ member
+                o[:, f0 + len(FAMILIES)] = (block > 0).sum(axis=1)
+                o[:, f0 + len(FAMILIES) + 1] = block.max(axis=1)
             if self.element_fractions is not None:
-                o[:, n_rich + len(ENTHALPY_FEATURES) :] = 0.0
+                o[:, n_front:] = 0.0
                 for k, j in cols or []:
-                    o[:, n_rich + len(ENTHALPY_FEATURES) + k] = block[:, j]
+                    o[:, n_front + k] = block[:, j]
         return out
 
     def _compute(self, A: np.ndarray, elements: Sequence[str]) -> np.ndarray:  # pragma: no cover - transform_matrix overrides
