@@ -197,6 +197,9 @@ def test_shipped_model_loads_and_ranks_known_alloys():
     assert p[2] < 0.1 and p[3] < 0.1  # immiscible Fe-Cu, marginal Al-based ribbon glass
     d = m.predict_dmax(["Zr41.2Ti13.8Cu12.5Ni10Be22.5"])
     assert d["dmax_low"].iloc[0] > 2.0  # Vit1 casts at > 2 cm; the range stays above the threshold
+    # the shipped file is what `pcids train gfa` builds with today's defaults (retrain after changing them)
+    assert m.get_params() == GFAModel().get_params()
+    assert m.glass_ is not None and "frac_metalloid" in m.feature_names_
 
 
 def test_predict_matrix_is_both_fast_paths_at_once():
