@@ -6,11 +6,14 @@ Protocols (each target on its own measured alloys; K lacks 3):
   kfold    5-fold CV repeated 3 times (mean +- std)
   grouped  5-fold CV holding out whole alloy systems (element sets)
 
-Models: the DNN ensemble with the shipped architecture (sigma calibrated
-inside each training part, so coverage is honest), the paper-size network
+Models: the DNN ensemble with the shipped architecture and inputs (the
+paper's four weighted means plus the mean density, ``--features``;
+sigma calibrated inside each training part, so coverage is honest), the same
+ensemble on the paper's four descriptors only, the paper-size network
 (single, paper split only: it costs ~30-60 s per fit), and ridge, SVR, random
-forest, gradient boosting on the four descriptors plus gradient boosting on
-RichDescriptors. Ridge's alpha and SVR's C, gamma, epsilon are chosen by
+forest, gradient boosting on the four descriptors, gradient boosting on
+RichDescriptors, and SVR and gradient boosting on the DNN's own inputs (so
+the comparison is also like for like). Ridge's alpha and SVR's C, gamma, epsilon are chosen by
 inner 5-fold CV on each training part, never on test folds; random forest
 and gradient boosting use fixed, commonly good settings.
 
@@ -39,9 +42,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
 
 from pcids.datasets import data_hash, load_elastic
-from pcids.descriptors import PaperDescriptors, RichDescriptors
+from pcids.descriptors import PAPER_FEATURES, PaperDescriptors, RichDescriptors, WeightedMeans
 from pcids.evaluation import grouped_kfold, mean_std, random_splits, regression_metrics, repeated_kfold
-from pcids.models.ensemble import ForwardEnsemble
+from pcids.models.ensemble import SHIPPED_FEATURES, ForwardEnsemble
 from pcids.models.forward import ForwardModel
 
 RESULTS = Path(__file__).parent / "results"
@@ -53,21 +56,24 @@ def _gbm() -> GradientBoostingRegressor:
     return GradientBoostingRegressor(n_estimators=600, learning_rate=0.03, max_depth=3, subsample=0.8, random_state=0)
 
 
+def _svr() -> GridSearchCV:
+    return GridSearchCV(
+        make_pipeline(StandardScaler(), SVR()),
+        {"svr__C": [10, 100, 1000], "svr__gamma": [0.1, 0.3, 1.0], "svr__epsilon": [0.05, 0.5]},
+        cv=5,
+    )
+
+
 def baselines() -> dict:
     """Name -> (factory, feature set)."""
     return {
         "ridge": (lambda: make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-4, 3, 30))), "paper"),
-        "SVR": (
-            lambda: GridSearchCV(
-                make_pipeline(StandardScaler(), SVR()),
-                {"svr__C": [10, 100, 1000], "svr__gamma": [0.1, 0.3, 1.0], "svr__epsilon": [0.05, 0.5]},
-                cv=5,
-            ),
-            "paper",
-        ),
+        "SVR": (_svr, "paper"),
         "random forest": (lambda: RandomForestRegressor(n_estimators=300, random_state=0, n_jobs=1), "paper"),
         "gradient boosting": (lambda: _gbm(), "paper"),
         "gradient boosting (rich)": (lambda: _gbm(), "rich"),
+        "SVR (DNN inputs)": (_svr, "dnn"),
+        "gradient boosting (DNN inputs)": (lambda: _gbm(), "dnn"),
     }
 
 
@@ -82,12 +88,18 @@ def _reused_baselines(path: Path | None, seed: int) -> dict:
 
 
 def run(protocols: list[str], members: int, calibration_folds: int, paper_size: bool, seed: int, kfold_calibration_folds: int = 0,
-        overrides: dict | None = None, targets: tuple[str, ...] = ("G", "K"), baselines_from: Path | None = None) -> dict:
+        overrides: dict | None = None, targets: tuple[str, ...] = ("G", "K"), baselines_from: Path | None = None,
+        features: tuple[str, ...] = SHIPPED_FEATURES, paper_dnn: bool = True) -> dict:
     RESULTS.mkdir(parents=True, exist_ok=True)
     overrides = overrides or {}
     reused = _reused_baselines(baselines_from, seed)
     df = load_elastic()
-    feats = {"paper": PaperDescriptors().transform(df["formula"]), "rich": RichDescriptors().transform(df["formula"])}
+    feats = {
+        "paper": PaperDescriptors().transform(df["formula"]),
+        "rich": RichDescriptors().transform(df["formula"]),
+        "dnn": WeightedMeans(features).transform(df["formula"]),
+    }
+    dnn_rows = {"DNN ensemble": "dnn", **({"DNN ensemble (paper's 4 inputs)": "paper"} if paper_dnn and tuple(features) != PAPER_FEATURES else {})}
     results: dict = {"protocols": {}, "models": {}}
     for target in targets:
         ok = np.isfinite(df[target].to_numpy())
@@ -103,27 +115,28 @@ def run(protocols: list[str], members: int, calibration_folds: int, paper_size: 
         for proto in protocols:
             rows: dict[str, list[dict]] = {}
             for i, (tr, te) in enumerate(splits[proto]):
-                t0 = time.time()
                 cal = kfold_calibration_folds if proto == "kfold" else calibration_folds
-                ens = ForwardEnsemble(n_members=members, calibration_folds=cal, seed=seed, target=target, **overrides)
-                ens.fit(X["paper"][tr], y[tr])
-                mean, std = ens.predict(X["paper"][te], return_std=True)
-                raw = std / ens.sigma_scale_
-                rec = {
-                    "test": regression_metrics(y[te], mean),
-                    "train": regression_metrics(y[tr], ens.predict(X["paper"][tr])),
-                    "coverage_2sigma": float(np.mean(np.abs(y[te] - mean) <= 2 * std)),
-                    "raw_coverage_2sigma": float(np.mean(np.abs(y[te] - mean) <= 2 * raw)),
-                    "sigma_scale": ens.sigma_scale_,
-                    "seconds": time.time() - t0,
-                }
-                rows.setdefault("DNN ensemble", []).append(rec)
-                if proto == "paper":
-                    from pcids.plots.forward import parity
+                for row, fs in dnn_rows.items():
+                    t0 = time.time()
+                    ens = ForwardEnsemble(n_members=members, calibration_folds=cal, seed=seed, target=target, **overrides)
+                    ens.fit(X[fs][tr], y[tr])
+                    mean, std = ens.predict(X[fs][te], return_std=True)
+                    raw = std / ens.sigma_scale_
+                    rec = {
+                        "test": regression_metrics(y[te], mean),
+                        "train": regression_metrics(y[tr], ens.predict(X[fs][tr])),
+                        "coverage_2sigma": float(np.mean(np.abs(y[te] - mean) <= 2 * std)),
+                        "raw_coverage_2sigma": float(np.mean(np.abs(y[te] - mean) <= 2 * raw)),
+                        "sigma_scale": ens.sigma_scale_,
+                        "seconds": time.time() - t0,
+                    }
+                    rows.setdefault(row, []).append(rec)
+                    if proto == "paper" and row == "DNN ensemble":
+                        from pcids.plots.forward import parity
 
-                    tr_mean, tr_std = ens.predict(X["paper"][tr], return_std=True)
-                    parity({"test": (y[te], mean, std), "train": (y[tr], tr_mean, tr_std)}, target,
-                           RESULTS / f"forward_parity_{target}.png")
+                        tr_mean, tr_std = ens.predict(X[fs][tr], return_std=True)
+                        parity({"test": (y[te], mean, std), "train": (y[tr], tr_mean, tr_std)}, target,
+                               RESULTS / f"forward_parity_{target}.png")
                 if paper_size and proto == "paper":
                     t0 = time.time()
                     net = ForwardModel.paper(target, seed=seed).fit(X["paper"][tr], y[tr])
@@ -135,8 +148,9 @@ def run(protocols: list[str], members: int, calibration_folds: int, paper_size: 
                         }
                     )
                 for name, (factory, fs) in baselines().items():
-                    if reused:
-                        rows.setdefault(name, []).append(reused[proto][target][name]["splits"][i])
+                    old = reused.get(proto, {}).get(target, {}).get(name)
+                    if old is not None:
+                        rows.setdefault(name, []).append(old["splits"][i])
                         continue
                     t0 = time.time()
                     model = factory().fit(X[fs][tr], y[tr])
@@ -169,6 +183,7 @@ def run(protocols: list[str], members: int, calibration_folds: int, paper_size: 
         "calibration_folds": calibration_folds,
         "kfold_calibration_folds": kfold_calibration_folds,
         "seed": seed,
+        "features": list(features),
         "ensemble_hyperparameters": {k: v for k, v in ForwardEnsemble(**overrides).get_params().items() if k not in ("seed", "target")},
         "baselines_from": str(baselines_from) if baselines_from else None,
         "data_hash": data_hash("elastic"),
@@ -181,7 +196,7 @@ def run(protocols: list[str], members: int, calibration_folds: int, paper_size: 
 def markdown(results: dict) -> str:
     lines = ["# Forward models: accuracy on honest protocols", ""]
     s = results["settings"]
-    lines.append(f"DNN ensemble: {s['members']} members, {s['ensemble_hyperparameters']['hidden_layer_sizes']} hidden, "
+    lines.append(f"DNN ensemble: inputs {', '.join(s.get('features', PAPER_FEATURES))} (weighted means); {s['members']} members, {s['ensemble_hyperparameters']['hidden_layer_sizes']} hidden, "
                  f"dropout {s['ensemble_hyperparameters']['dropout']}, lr {s['ensemble_hyperparameters']['learning_rate']}, "
                  f"{s['ensemble_hyperparameters']['epochs']} epochs, weight decay {s['ensemble_hyperparameters'].get('weight_decay', 0.0)}, "
                  f"lr schedule {s['ensemble_hyperparameters'].get('lr_schedule', 'constant')}; sigma calibration: {s['calibration_folds']}-fold OOF inside each training part (0 = not calibrated in this run).")
@@ -236,6 +251,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--dropout", type=float, default=None)
     ap.add_argument("--baselines-from", type=Path, default=None, help="reuse baseline rows of an earlier JSON on the same splits")
+    ap.add_argument("--features", default=",".join(SHIPPED_FEATURES), help="the DNN's weighted-mean inputs")
+    ap.add_argument("--no-paper-dnn", action="store_true", help="skip the DNN row on the paper's four inputs")
     args = ap.parse_args()
     if args.render:
         res = json.loads(args.render.read_text())
@@ -245,11 +262,12 @@ def main() -> None:
     t0 = time.time()
     overrides = {k: getattr(args, k) for k in ("lr_schedule", "weight_decay", "epochs", "dropout") if getattr(args, k) is not None}
     res = run(args.protocols.split(","), args.members, args.calibration_folds, not args.no_paper_size, args.seed,
-              args.kfold_calibration_folds, overrides, tuple(args.targets.split(",")), args.baselines_from)
+              args.kfold_calibration_folds, overrides, tuple(args.targets.split(",")), args.baselines_from,
+              tuple(args.features.split(",")), not args.no_paper_dnn)
     res["settings"]["wall_seconds"] = time.time() - t0
     res["settings"]["command"] = "python benchmarks/forward_accuracy.py " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k not in ("no_paper_size", "render") and v is not None
-    ) + (" --no-paper-size" if args.no_paper_size else "")
+        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k not in ("no_paper_size", "no_paper_dnn", "render") and v is not None
+    ) + (" --no-paper-size" if args.no_paper_size else "") + (" --no-paper-dnn" if args.no_paper_dnn else "")
     write(args.name, res, markdown(res) + f"\nCommand: `{res['settings']['command']}`\n")
 
 

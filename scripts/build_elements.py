@@ -20,6 +20,13 @@ Column sources (checked against the PCIDS paper's values where it gives them):
   have neither, pymatgen's empirical ``atomic_radius``. ``r_source`` records
   which one each row used.
 - ``mass``: standard atomic weight, pymatgen ``Element.atomic_mass``.
+- ``rho``: density of the solid element in g/cm^3, pymatgen
+  ``density_of_solid``; for H, N, O, F and Hg, which have none, mendeleev's
+  ``density`` (a gas or liquid value; ``rho_source`` says so). No elastic
+  data alloy contains them, so a forward prediction with them is flagged as
+  an extrapolation anyway.
+- ``t_boil_K``: boiling point, pymatgen ``Element.boiling_point`` (a proxy
+  for the cohesive energy; complete here).
 """
 
 from __future__ import annotations
@@ -57,11 +64,18 @@ def radius(el: Element) -> tuple[float, str]:
     return round(float(el.atomic_radius) * 100, 1), "pymatgen.atomic_radius"
 
 
+def density(el: Element) -> tuple[float, str]:
+    if el.density_of_solid is not None:
+        return round(float(el.density_of_solid) / 1000.0, 4), "pymatgen.density_of_solid"
+    return round(float(mendeleev_element(el.symbol).density), 6), "mendeleev.density"
+
+
 def main() -> None:
     rows = []
     for sym in ELEMENTS:
         el = Element(sym)
         r, src = radius(el)
+        rho, rho_src = density(el)
         row = {
             "symbol": sym,
             "Z": el.Z,
@@ -71,6 +85,9 @@ def main() -> None:
             "r_pm": r,
             "mass": round(float(el.atomic_mass), 5),
             "r_source": src,
+            "rho": rho,
+            "t_boil_K": round(float(el.boiling_point), 2),
+            "rho_source": rho_src,
         }
         assert all(v == v for v in row.values()), row  # no NaN
         rows.append(row)

@@ -55,12 +55,13 @@ def test_symbolic_bounds_contain_the_network_outputs():
     fwd, _, _ = tiny_models()
     rng = np.random.default_rng(0)
     layers = fwd.G_.members_[0].folded_layers()
-    centre = np.array([[5.0, 1500.0, 1.6, 150.0]]) + rng.normal(size=(40, 4)) * [0.5, 150, 0.1, 5]
-    half = rng.uniform(0, 1, size=(40, 4)) * [0.2, 60, 0.03, 2]
+    d = len(fwd.features_)  # VEC, Tm, chi, r, rho
+    centre = np.array([[5.0, 1500.0, 1.6, 150.0, 7.0][:d]]) + rng.normal(size=(40, d)) * [0.5, 150, 0.1, 5, 1.5][:d]
+    half = rng.uniform(0, 1, size=(40, d)) * [0.2, 60, 0.03, 2, 0.3][:d]
     lo, hi = symbolic_bounds(layers, centre - half, centre + half)
     member = fwd.G_.members_[0]
     for b in range(40):
-        pts = centre[b] + (rng.uniform(-1, 1, size=(200, 4)) * half[b])
+        pts = centre[b] + (rng.uniform(-1, 1, size=(200, d)) * half[b])
         y = member.predict(pts)
         assert np.all(y >= lo[b, 0] - 1e-9) and np.all(y <= hi[b, 0] + 1e-9)
     # Degenerate boxes are exact.

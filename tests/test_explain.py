@@ -27,7 +27,7 @@ def test_shap_values_add_up_to_the_prediction(small):
     for j, t in enumerate(("G", "K")):
         res = small[t]
         np.testing.assert_allclose(res.values.sum(axis=1) + res.base_value, mean[:, j], atol=0.05)
-        assert list(res.values.columns) == ["VEC", "Tm", "chi", "r"]
+        assert list(res.values.columns) == ["VEC", "Tm", "chi", "r", "rho"]  # the shipped inputs
         assert res.importance.is_monotonic_decreasing
 
 
@@ -64,7 +64,7 @@ def test_cli_writes_pngs_and_json(tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     for t in ("G", "K"):
-        assert sorted(data[t]["ranking"]) == ["Tm", "VEC", "chi", "r"]
+        assert sorted(data[t]["ranking"]) == ["Tm", "VEC", "chi", "r", "rho"]
         assert data[t]["ranking"][0] == "r"  # paper Fig. 4: r matters most for both
         assert 135 < data[t]["r_sign_change"] < 160
     for name in ("shap_importance.png", "shap_dependence_r.png"):

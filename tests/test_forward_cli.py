@@ -25,7 +25,7 @@ def test_train_forward_writes_a_reproducible_pair(tmp_path):
     printed = json.loads(result.stdout)
     model = ElasticModel.load(tmp_path / "fw")
     df = load_elastic()
-    X = PaperDescriptors().transform(df["formula"])
+    X = model.descriptors().transform(df["formula"])
     mean, _ = model.predict_descriptors(X)
     for j, t in enumerate(("G", "K")):
         meta = model.metadata_[t]

@@ -96,14 +96,14 @@ def test_elastic_model_predict_frame(tiny_pair):
 
 
 def test_fast_path_matches_per_target_ensembles(tiny_pair, data):
-    _, X = data
+    X = tiny_pair.descriptors().transform(data[0]["formula"])
     mean, std = tiny_pair.predict_descriptors(X)
     assert mean.shape == std.shape == (len(X), 2) and mean.dtype == np.float32
     g_mean, g_std = tiny_pair.G_.predict(X, return_std=True)
     np.testing.assert_allclose(mean[:, 0], g_mean, rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(std[:, 1], tiny_pair.K_.predict(X, return_std=True)[1], rtol=1e-4, atol=1e-4)
-    with pytest.raises(PcidsError, match=r"shape \(n, 4\)"):
-        tiny_pair.predict_descriptors(X[:, :3])
+    with pytest.raises(PcidsError, match=r"shape \(n, 5\) \(VEC, Tm, chi, r, rho\)"):
+        tiny_pair.predict_descriptors(X[:, :4])
 
 
 def test_extrapolation_warns_with_reason_and_domain_check(tiny_pair):
@@ -129,7 +129,7 @@ def test_bad_input_errors(tiny_pair):
 
 
 def test_pair_save_load_roundtrip(tiny_pair, data, tmp_path):
-    _, X = data
+    X = tiny_pair.descriptors().transform(data[0]["formula"])
     tiny_pair.save(tmp_path / "fw", common={"seed": 0})
     loaded = ElasticModel.load(tmp_path / "fw")
     a, b = tiny_pair.predict_descriptors(X), loaded.predict_descriptors(X)
@@ -147,9 +147,10 @@ def test_pair_save_load_roundtrip(tiny_pair, data, tmp_path):
 
 # ------------------------------------------------------------ shipped models
 def test_shipped_models_reproduce_their_metadata(data):
-    df, X = data
+    df, _ = data
     model = load_elastic_model()
     assert load_elastic_model() is model  # cached
+    X = model.descriptors().transform(df["formula"])
     for j, t in enumerate(("G", "K")):
         meta = model.metadata_[t]
         assert meta["data_hash"] == data_hash("elastic")
@@ -181,3 +182,22 @@ def test_corrupted_shipped_copy_fails_clearly(tmp_path):
     (tmp_path / "fw_G.pt").write_bytes(blob[:-100])
     with pytest.raises(ModelFileError, match="corrupted or truncated"):
         ElasticModel.load(tmp_path / "fw")
+
+
+def test_features_are_chosen_saved_and_checked(data, tmp_path):
+    df, X4 = data
+    t = ForwardEnsemble(**dict(TINY, n_members=2, epochs=20), calibration_folds=0)
+    paper = ElasticModel(G=t, K=t, features=("VEC", "Tm", "chi", "r")).fit(df["formula"], df[["G", "K"]])
+    np.testing.assert_allclose(paper.descriptors().transform(df["formula"]), X4)
+    assert paper.property_matrix(["Cu", "Zr"]).shape == (2, 4)
+    paper.save(tmp_path / "paper")
+    assert ElasticModel.load(tmp_path / "paper").features_ == ("VEC", "Tm", "chi", "r")
+    # a G file and a K file fitted on different inputs do not make a pair
+    five = ElasticModel(G=t, K=t).fit(df["formula"], df[["G", "K"]])
+    five.save(tmp_path / "five")
+    for suffix in (".pt", ".json"):
+        (tmp_path / f"paper_K{suffix}").write_bytes((tmp_path / f"five_K{suffix}").read_bytes())
+    with pytest.raises(ModelFileError, match="different features"):
+        ElasticModel.load(tmp_path / "paper")
+    with pytest.raises(PcidsError, match="unknown weighted-mean feature.*'density'"):
+        ElasticModel(G=t, K=t, features=("VEC", "density")).fit(df["formula"], df[["G", "K"]])

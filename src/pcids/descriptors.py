@@ -20,6 +20,16 @@ from pcids.errors import CompositionError, PcidsError
 
 #: Names of the paper's four descriptors (Table 1), in model input order.
 PAPER_FEATURES: tuple[str, ...] = ("VEC", "Tm", "chi", "r")
+#: Weighted means pcids can compute: descriptor name -> column of the element table.
+WEIGHTED_MEANS: dict[str, str] = {
+    "VEC": "vec",
+    "Tm": "tm_K",
+    "chi": "chi",
+    "r": "r_pm",
+    "mass": "mass",
+    "rho": "rho",  # density of the solid element, g/cm^3
+    "Tboil": "t_boil_K",  # boiling point, K (a cohesive-energy proxy)
+}
 CHUNK_ROWS = 1_000_000
 
 CompositionLike = str | Composition
@@ -106,22 +116,48 @@ class _Featurizer:
         return out
 
 
-class PaperDescriptors(_Featurizer):
-    """The paper's four composition-weighted means (Table 1): VEC, Tm (K), chi, r (pm)."""
+class WeightedMeans(_Featurizer):
+    """Composition-weighted means of elemental properties (any of :data:`WEIGHTED_MEANS`).
+
+    Linear in the fractions, so the corrector can bound a network's output
+    over a whole box of compositions exactly; that is why the forward models
+    take only features of this kind.
+    """
+
+    def __init__(self, features: Sequence[str] = PAPER_FEATURES):
+        self.features = features
+
+    def _columns(self) -> list[str]:
+        unknown = [f for f in self.features if f not in WEIGHTED_MEANS]
+        if unknown or not self.features:
+            raise PcidsError(f"unknown weighted-mean feature(s) {unknown}; choose from {', '.join(WEIGHTED_MEANS)}")
+        return [WEIGHTED_MEANS[f] for f in self.features]
 
     def feature_labels(self) -> list[str]:
-        return list(PAPER_FEATURES)
+        self._columns()
+        return list(self.features)
 
     def citations(self) -> list[str]:
         return ["T. Long, Z.-L. Long, B. Pang, Trans. Nonferrous Met. Soc. China 35 (2025) 169-183"]
 
+    def property_matrix(self, elements: Sequence[str]) -> np.ndarray:
+        """(n_elements, n_features): descriptors of a fraction row ``a`` (summing to 1) are ``a @ P``."""
+        return property_matrix(elements, self._columns())
+
     def _compute(self, A: np.ndarray, elements: Sequence[str]) -> np.ndarray:
         # One product gives the weighted sums and the row totals; written as
         # (P^T A^T)^T because BLAS is ~10x faster on that shape than on (n,m)@(m,4).
-        P = np.column_stack([property_matrix(elements), np.ones(len(elements))])
+        P = np.column_stack([self.property_matrix(elements), np.ones(len(elements))])
         M = (P.T @ A.T).T
         _check_totals(M[:, -1])
         return M[:, :-1] / M[:, -1:]
+
+
+class PaperDescriptors(WeightedMeans):
+    """The paper's four composition-weighted means (Table 1): VEC, Tm (K), chi, r (pm)."""
+
+    def __init__(self) -> None:
+        super().__init__(PAPER_FEATURES)
 
 
 class RichDescriptors(_Featurizer):

@@ -84,7 +84,6 @@ import pandas as pd
 from pcids.composition import PERIODIC_TABLE, Composition
 from pcids.corrector import FeatureScorer, correct, symbolic_bounds
 from pcids.elastic import bulk_from_poisson, derived_with_uncertainty
-from pcids.elements import property_matrix
 from pcids.errors import DesignError, ExtrapolationWarning, PcidsError
 
 TARGETS: tuple[str, ...] = ("G", "K", "E", "nu")
@@ -281,7 +280,7 @@ def make_scorer(
     smallest correction first), the others ``error - within`` (> 0). The
     fractions ride along as extra features so the bound stays exact.
     """
-    P = property_matrix(list(elements))
+    P = forward.property_matrix(list(elements))
     nd = P.shape[1]
     if closest_to is not None:
         P = np.hstack([P, 100.0 * np.eye(len(elements))])  # features 4.. are the at.% themselves
@@ -578,7 +577,7 @@ def design(
         from pcids.models.gfa import load_gfa_model
 
         gfa = load_gfa_model()
-    P = property_matrix(elements)
+    P = forward.property_matrix(elements)
     trace: list[dict[str, Any]] = []
 
     def evaluate(A: np.ndarray) -> pd.DataFrame:

@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from pcids.composition import Composition
-from pcids.descriptors import PAPER_FEATURES, PaperDescriptors
 from pcids.errors import PcidsError
 
 TARGETS = ("G", "K")
@@ -80,7 +79,7 @@ def shap_values(
         raise PcidsError(f"background must be at least 10 alloys, got {background}")
     model = model if model is not None else load_elastic_model()
     train = load_elastic()["formula"]
-    X_train = PaperDescriptors().transform(train)
+    X_train = model.descriptors().transform(train)
     if compositions is None:
         comps, X = list(train), X_train
         if n_alloys is not None:
@@ -92,7 +91,7 @@ def shap_values(
         parsed = [Composition.coerce(c) for c in compositions]
         if not parsed:
             raise PcidsError("no compositions to explain")
-        comps, X = [c.formula for c in parsed], PaperDescriptors().transform(parsed)
+        comps, X = [c.formula for c in parsed], model.descriptors().transform(parsed)
     bg = shap.sample(X_train, min(background, len(X_train)), random_state=seed)
     out = {}
     threads = torch.get_num_threads()
@@ -101,14 +100,14 @@ def shap_values(
         values = {}
         for j, t in enumerate(TARGETS):
             explainer = shap.KernelExplainer(lambda A, j=j: model.predict_descriptors(A)[0][:, j].astype(np.float64), bg)
-            values[t] = (explainer.shap_values(X, nsamples=2 ** len(PAPER_FEATURES) + 2, silent=True), explainer.expected_value)
+            values[t] = (explainer.shap_values(X, nsamples=2 ** len(model.features_) + 2, silent=True), explainer.expected_value)
     finally:
         torch.set_num_threads(threads)
     for t, (vals, expected) in values.items():
         out[t] = ShapResult(
             target=t,
-            values=pd.DataFrame(vals, columns=list(PAPER_FEATURES), index=comps),
-            descriptors=pd.DataFrame(X, columns=list(PAPER_FEATURES), index=comps),
+            values=pd.DataFrame(vals, columns=list(model.features_), index=comps),
+            descriptors=pd.DataFrame(X, columns=list(model.features_), index=comps),
             base_value=float(np.ravel(expected)[0]),
         )
     return out

@@ -10,7 +10,7 @@ import typer
 
 def command(
     out_dir: Path = typer.Option(Path("."), "--out-dir", "-o", help="Directory for the PNG files."),
-    feature: str = typer.Option("r", help="Descriptor for the dependence plot (VEC, Tm, chi or r)."),
+    feature: str = typer.Option("r", help="Descriptor for the dependence plot (VEC, Tm, chi, r or rho)."),
     background: int = typer.Option(100, help="Training alloys sampled as the SHAP background."),
     seed: int = typer.Option(0, help="Seed of the background (and --alloys) sample."),
     alloys: Optional[int] = typer.Option(None, "--alloys", help="Explain a seeded sample of this many training alloys (default: all)."),
@@ -23,11 +23,12 @@ def command(
     shap_dependence_<feature>.png, and prints the ranking per target.
     """
     from pcids.cli._common import console, print_json, refuse_overwrite
-    from pcids.descriptors import PAPER_FEATURES
     from pcids.errors import PcidsError
+    from pcids.models.ensemble import load_elastic_model
 
-    if feature not in PAPER_FEATURES:
-        raise PcidsError(f"--feature must be one of {', '.join(PAPER_FEATURES)}, got {feature!r}")
+    features = load_elastic_model().features_
+    if feature not in features:
+        raise PcidsError(f"--feature must be one of {', '.join(features)}, got {feature!r}")
     if out_dir.exists() and not out_dir.is_dir():
         raise PcidsError(f"--out-dir {out_dir} is a file, not a directory")
     paths = {"importance": out_dir / "shap_importance.png", "dependence": out_dir / f"shap_dependence_{feature}.png"}

@@ -34,7 +34,6 @@ def train_shipped_pair(
     from tqdm import tqdm
 
     from pcids.datasets import data_hash, load_elastic
-    from pcids.descriptors import PaperDescriptors
     from pcids.evaluation import regression_metrics
     from pcids.models.ensemble import TARGETS, ElasticModel, ForwardEnsemble
 
@@ -51,7 +50,7 @@ def train_shipped_pair(
     n_fits = 2 * members * (1 + calibration_folds)
     with tqdm(total=n_fits, desc="training networks", disable=not progress) as bar:
         model = ElasticModel(G=templates["G"], K=templates["K"]).fit(df["formula"], df[list(TARGETS)], progress=bar.update)
-    X = PaperDescriptors().transform(df["formula"])
+    X = model.descriptors().transform(df["formula"])
     per_target = {}
     for t in TARGETS:
         ok = np.isfinite(df[t].to_numpy())

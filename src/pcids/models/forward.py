@@ -50,6 +50,11 @@ PAPER_HYPERPARAMETERS: dict[str, dict[str, Any]] = {
 }
 
 
+def feature_names(n_features: int) -> list[str]:
+    """Names recorded for an array input: the paper's four, else x0, x1, ... (callers may override)."""
+    return list(PAPER_FEATURES) if n_features == len(PAPER_FEATURES) else [f"x{i}" for i in range(n_features)]
+
+
 def _as_2d(X: Any, n_features: int | None = None) -> np.ndarray:
     arr = np.asarray(X, dtype=np.float64)
     if arr.ndim == 1:
@@ -57,7 +62,7 @@ def _as_2d(X: Any, n_features: int | None = None) -> np.ndarray:
     if arr.ndim != 2:
         raise PcidsError(f"X must be a 2-D array of descriptors, got shape {arr.shape}")
     if n_features is not None and arr.shape[1] != n_features:
-        raise PcidsError(f"X has {arr.shape[1]} columns; this model was fitted on {n_features} ({', '.join(PAPER_FEATURES)})")
+        raise PcidsError(f"X has {arr.shape[1]} columns; this model was fitted on {n_features} ({', '.join(feature_names(n_features))})")
     if not np.all(np.isfinite(arr)):
         raise PcidsError("X contains NaN or infinite descriptors")
     return arr
@@ -204,7 +209,7 @@ class ForwardModel(RegressorMixin, BaseEstimator):
         return state
 
     def metadata(self, **extra: Any) -> dict[str, Any]:
-        return {"kind": KIND, "hyperparameters": self._hyperparameters(), "feature_names": list(PAPER_FEATURES), **extra}
+        return {"kind": KIND, "hyperparameters": self._hyperparameters(), "feature_names": feature_names(self.n_features_in_), **extra}
 
     def save(self, path: str | Path, overwrite: bool = False, **metadata: Any) -> Path:
         """Write ``<path>.pt`` + ``<path>.json`` (extra keyword metadata: data hash, metrics...)."""
