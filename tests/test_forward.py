@@ -144,3 +144,25 @@ def test_corrupted_truncated_and_mismatched_files_fail_clearly(tmp_path):
         ForwardModel.load(tmp_path / "m")
     with pytest.raises(ModelFileError, match="not found"):
         ForwardModel.load(tmp_path / "absent")
+
+
+def test_dropout_masks_drop_at_the_rate_keep_the_mean_and_are_seeded():
+    from pcids.models._mlp import Dropout, DropoutMasks, build_mlp
+
+    h = torch.ones(400, 500)
+    out = DropoutMasks(0.1, seed=3)(h)
+    dropped = float((out == 0).float().mean())
+    assert dropped == pytest.approx(0.1, abs=0.005)  # 200,000 draws: std of the rate ~0.0007
+    assert float(out.mean()) == pytest.approx(1.0, abs=0.01)  # inverted dropout keeps the expectation
+    torch.testing.assert_close(DropoutMasks(0.1, seed=3)(h), out)
+    assert not torch.equal(DropoutMasks(0.1, seed=4)(h), out)
+    assert torch.equal(DropoutMasks(0.0, seed=3)(h), h)
+    with pytest.raises(PcidsError, match="dropout"):
+        DropoutMasks(1.0, seed=0)
+    net = build_mlp(4, (8,), 0.2, 2)
+    assert isinstance(net[2], Dropout) and net[2].p == 0.2
+    net.train()
+    with pytest.raises(PcidsError, match="mask stream"):
+        net(torch.ones(3, 4))  # training outside train_full_batch has no mask source
+    net.eval()
+    assert net(torch.ones(3, 4)).shape == (3, 2)  # identity at inference
