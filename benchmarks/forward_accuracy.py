@@ -201,7 +201,7 @@ def markdown(results: dict) -> str:
                  f"{s['ensemble_hyperparameters']['epochs']} epochs, weight decay {s['ensemble_hyperparameters'].get('weight_decay', 0.0)}, "
                  f"lr schedule {s['ensemble_hyperparameters'].get('lr_schedule', 'constant')}; sigma calibration: {s['calibration_folds']}-fold OOF inside each training part (0 = not calibrated in this run).")
     if s.get("baselines_from"):
-        lines.append(f"Baseline rows copied from `{s['baselines_from']}` (same seed, same data hash, hence the very same splits); only the DNN ensemble was refitted.")
+        lines.append(f"Baseline rows copied from `{s['baselines_from']}` (same seed, same data hash, hence the very same splits); rows absent there (the DNN rows, baselines on the DNN inputs) were fitted in this run.")
     lines.append("")
     for proto, per_target in results["protocols"].items():
         lines.append(f"## {proto}")
