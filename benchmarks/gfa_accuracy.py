@@ -24,7 +24,9 @@ also reads the classifier's out-of-fold margin (``stack_classifier=True``);
 fam = element-family fractions, number of elements and largest fraction as
 features (``family_features=True``); famglass = fam plus the glass-vs-
 crystalline forest's log P(glass) (20 trees) added to the classifier margin
-(``glass_forest=True``).
+(``glass_forest=True``); dglass / nodglass = with / without the Dmax
+regressor's log P(glass) feature from a glass forest trained on the alloys
+without a measured diameter (``dmax_glass_forest``).
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ VARIANTS = {
     "stack": dict(stack_classifier=True),
     "fam": dict(family_features=True),
     "famglass": dict(family_features=True, glass_forest=True),
+    "dglass": dict(dmax_glass_forest=True),
+    "nodglass": dict(dmax_glass_forest=False),
 }
 
 

@@ -309,3 +309,41 @@ def test_family_features_and_glass_forest(tmp_path):
     df = _split()[0]
     with pytest.raises(PcidsError, match="gfa_class"):
         GFAModel(**SMALL, glass_forest=True).fit(df["formula"], gfa_labels(df).to_numpy())
+
+
+def test_dmax_glass_forest_feeds_the_regressor_from_unmeasured_alloys(tmp_path):
+    from pcids.models.gfa import _log_glass
+
+    df = _split()[0]
+    m = GFAModel(**SMALL, dmax_glass_forest=True).fit(df)
+    n_feat = len(m.feature_names_)
+    assert m.dmax_glass_ is not None and m.dmax_glass_.n_features == n_feat
+    assert m.regressor_.n_features == n_feat + 1 and m.classifier_.n_features == n_feat
+    A = np.array([[41.2, 13.8, 12.5, 10.0, 22.5], [50.0, 0.0, 50.0, 0.0, 0.0], [0.0, 0.0, 0.0, 80.0, 20.0]])
+    els = ["Zr", "Ti", "Cu", "Ni", "Be"]
+    F = m._features(A, els)
+    lg = _log_glass(m.dmax_glass_, F)
+    assert np.all(lg <= 0) and np.all(lg >= np.log(1e-3))
+    p, d = m.predict_matrix(A, els)
+    np.testing.assert_allclose(np.log10(d), m.regressor_.raw(np.column_stack([F, lg])), rtol=1e-12)
+    # the classifier is untouched by the option
+    np.testing.assert_array_equal(p, GFAModel(**SMALL).fit(df).predict_proba_matrix(A, els))
+    # it is a forest of its own (trained without the measured alloys), not the classifier's glass forest
+    assert not np.array_equal(lg, _log_glass(m.glass_, F))
+    # with the classifier margin stacked too, the regressor reads [features, margin, log P(glass)]
+    s = GFAModel(**SMALL, dmax_glass_forest=True, stack_classifier=True).fit(df)
+    assert s.regressor_.n_features == n_feat + 2
+    Fs = s._features(A, els)
+    np.testing.assert_allclose(np.log10(s.predict_dmax_matrix(A, els)), s.regressor_.raw(np.column_stack([Fs, s._margin(Fs), _log_glass(s.dmax_glass_, Fs)])), rtol=1e-12)
+    m.save(tmp_path / "dg")
+    r = GFAModel.load(tmp_path / "dg")
+    assert r.dmax_glass_forest
+    forms = ["Zr41.2Ti13.8Cu12.5Ni10Be22.5", "Cu46Zr46Al8", "Fe80B20"]
+    np.testing.assert_array_equal(r.predict_dmax(forms).to_numpy(), m.predict_dmax(forms).to_numpy())
+    js = (tmp_path / "dg").with_suffix(".json")
+    meta = json.loads(js.read_text())
+    js.write_text(json.dumps({**meta, "hyperparameters": {**meta["hyperparameters"], "dmax_glass_forest": False}}))
+    with pytest.raises(ModelFileError, match="Dmax glass forest"):
+        GFAModel.load(tmp_path / "dg")
+    with pytest.raises(PcidsError, match="dmax_glass_forest"):
+        GFAModel(**SMALL, glass_forest=False, dmax_glass_forest=True).fit(df["formula"], gfa_labels(df).to_numpy(), dmax_mm=df["dmax_mm"].to_numpy())
