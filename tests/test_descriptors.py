@@ -111,3 +111,19 @@ def test_paper_descriptors_frame_and_masses():
     df = paper_descriptors([Composition.from_formula("Zr50Cu50")])
     assert list(df.columns) == ["VEC", "Tm", "chi", "r"] and df.index[0] == "Cu50Zr50"
     np.testing.assert_allclose(atomic_masses(["Zr", "Al", "Ni", "Cu"]), [91.224, 26.98154, 58.6934, 63.546])
+
+
+def test_weighted_means_add_density_and_keep_the_paper_four():
+    from pcids.descriptors import WEIGHTED_MEANS, WeightedMeans
+
+    f = WeightedMeans(("VEC", "Tm", "chi", "r", "rho"))
+    got = f.transform(["Zr41.2Ti13.8Cu12.5Ni10Be22.5"])[0]
+    np.testing.assert_allclose(got[:4], PaperDescriptors().transform(["Zr41.2Ti13.8Cu12.5Ni10Be22.5"])[0], rtol=1e-12)
+    # g/cm^3 of the solid elements (pymatgen): Zr 6.511, Ti 4.507, Cu 8.92, Ni 8.908, Be 1.848
+    assert got[4] == pytest.approx(0.412 * 6.511 + 0.138 * 4.507 + 0.125 * 8.92 + 0.10 * 8.908 + 0.225 * 1.848)
+    # linear in the fractions: descriptors = fractions @ property_matrix
+    P = f.property_matrix(["Zr", "Ti", "Cu", "Ni", "Be"])
+    np.testing.assert_allclose(np.array([0.412, 0.138, 0.125, 0.10, 0.225]) @ P, got, rtol=1e-12)
+    assert f.feature_labels() == ["VEC", "Tm", "chi", "r", "rho"] and "Tboil" in WEIGHTED_MEANS
+    with pytest.raises(PcidsError, match="unknown weighted-mean feature"):
+        WeightedMeans(("VEC", "hardness")).transform(["Cu50Zr50"])
