@@ -48,7 +48,8 @@ TARGETS: tuple[str, str] = ("G", "K")
 #: The shipped ensembles, ``<stem>_G`` and ``<stem>_K`` (.pt + .json).
 SHIPPED_STEM = "forward"
 
-#: Architecture of the shipped ensembles, chosen by 5-fold out-of-fold CV of the
+#: Architecture of the shipped ensembles, chosen (with the paper's four inputs,
+#: before density was added; not re-searched since) by 5-fold out-of-fold CV of the
 #: whole 5-member ensemble on all alloys, with inference cost as a criterion
 #: (``benchmarks/forward_architecture.py``): 2x32 was cheaper (23.7 vs 88.3 kFLOP
 #: per composition for the G+K pair) but less accurate (OOF R² G 0.982 / K 0.978
