@@ -60,8 +60,9 @@ Decisions
   other is taken at the data's median Poisson's ratio (with nu alone, G at the
   data's median G), recorded in the trace; the objective still uses only the
   given target.
-* **Exactness and speed.** The corrector's scorer reads the four descriptors,
-  which are linear in the fractions, and gives the corrector a sound lower
+* **Exactness and speed.** The corrector's scorer reads the forward model's
+  inputs (weighted means, :meth:`ElasticModel.property_matrix`), which are
+  linear in the fractions, and gives the corrector a sound lower
   bound of the error over boxes of descriptors (symbolic interval
   propagation through every ensemble member, see :func:`_member_bounds`),
   so whole regions of the lattice are skipped while the grid's optimum is

@@ -1,7 +1,8 @@
 """SHAP explanations of the forward ensembles (paper Figs. 4-5), via the shap library.
 
-With only four descriptors, shap's KernelExplainer enumerates every feature
-coalition, so the values are the exact interventional Shapley values against
+With only a handful of descriptors (the shipped models take five: 30
+coalitions besides the empty and the full one), shap's KernelExplainer
+enumerates every feature coalition, so the values are the exact interventional Shapley values against
 the background sample (not a Monte-Carlo estimate). The explained function is
 the ensemble mean (``ElasticModel.predict_descriptors``). Background: a seeded
 sample of the training alloys' descriptors; explained points: the training

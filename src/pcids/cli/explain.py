@@ -1,4 +1,4 @@
-"""``pcids explain``: SHAP importance of the four descriptors for G and K (paper Figs. 4-5)."""
+"""``pcids explain``: SHAP importance of the shipped models' descriptors for G and K (paper Figs. 4-5)."""
 
 from __future__ import annotations
 

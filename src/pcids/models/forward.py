@@ -1,4 +1,7 @@
-"""The paper's forward network: four descriptors -> G or K (section 2.2, Table 2).
+"""The paper's forward network: descriptors -> G or K (section 2.2, Table 2).
+
+The paper feeds it four weighted means; the shipped ensembles add a fifth
+(:data:`pcids.models.ensemble.SHIPPED_FEATURES`). The network takes any number.
 
 Decisions where the paper is vague or contradicts itself (measured, see
 ``benchmarks/forward_accuracy.py`` and ``pcids tune forward``):
@@ -147,7 +150,7 @@ class ForwardModel(RegressorMixin, BaseEstimator):
         return (X - self.x_mean_) / self.x_scale_, ((y - self.y_mean_) / self.y_scale_)[:, None]
 
     def fit(self, X: Any, y: Any) -> ForwardModel:
-        """Train on descriptors ``X`` (n, 4) and target ``y`` (n,) in GPa."""
+        """Train on descriptors ``X`` (n, n_features) and target ``y`` (n,) in GPa."""
         Xs, ys = self._prepare(X, y)
         module = self._build(Xs.shape[1])
 
