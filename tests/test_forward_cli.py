@@ -64,3 +64,14 @@ def test_tune_forward_ranks_a_small_grid(tmp_path):
     assert out.read_text().startswith("hidden_layers,neurons,dropout")
     bad = runner.invoke(app, ["tune", "forward", "--target", "E"])
     assert bad.exit_code == 1 and "--target must be G or K" in bad.output
+
+
+def test_tune_forward_takes_the_shipped_inputs():
+    result = runner.invoke(app, ["tune", "forward", "--target", "G", "--layers", "1", "--neurons", "8",
+                                 "--dropout", "0", "--lr", "0.02", "--epochs", "40", "--folds", "2", "--json",
+                                 "--features", "VEC,Tm,chi,r,rho"])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)
+    assert row["flop_per_composition"] == 2 * (5 * 8 + 8 * 2)  # five inputs
+    bad = runner.invoke(app, ["tune", "forward", "--features", "VEC,colour"])
+    assert bad.exit_code == 1 and "unknown weighted-mean feature" in bad.output

@@ -49,8 +49,12 @@ def tune(
     test_size: float = 0.2,
     seed: int = 0,
     progress: bool = True,
+    features: tuple[str, ...] | None = None,
 ):
-    """DataFrame of configurations sorted by CV R² (one row each), and the held-out test indices."""
+    """DataFrame of configurations sorted by CV R² (one row each), and the held-out test indices.
+
+    ``features``: the networks' weighted-mean inputs (default: the paper's four, as in its Fig. S1).
+    """
     import itertools
 
     import numpy as np
@@ -58,7 +62,7 @@ def tune(
     from tqdm import tqdm
 
     from pcids.datasets import load_elastic
-    from pcids.descriptors import PaperDescriptors
+    from pcids.descriptors import PAPER_FEATURES, WeightedMeans
     from pcids.errors import PcidsError
     from pcids.evaluation import random_splits, regression_metrics, repeated_kfold
     from pcids.models.forward import ForwardModel
@@ -72,7 +76,7 @@ def tune(
             raise PcidsError(f"dropout must be in [0, 1), got {d}")
     df = load_elastic()
     ok = np.isfinite(df[target].to_numpy())
-    X = PaperDescriptors().transform(df["formula"][ok])
+    X = WeightedMeans(tuple(features or PAPER_FEATURES)).transform(df["formula"][ok])
     y = df[target].to_numpy()[ok]
     train, test = random_splits(len(y), 1, test_size, seed)[0] if test_size > 0 else (np.arange(len(y)), np.array([], int))
     cv = repeated_kfold(len(train), folds, 1, seed)
@@ -86,7 +90,7 @@ def tune(
                 pred[va] = m.fit(X[train][tr], y[train][tr]).predict(X[train][va])
                 bar.update(1)
             met = regression_metrics(y[train], pred)
-            flop = 2 * (4 * width + (n_layers - 1) * width * width + width * 2)
+            flop = 2 * (X.shape[1] * width + (n_layers - 1) * width * width + width * 2)
             rows.append(
                 {"hidden_layers": n_layers, "neurons": width, "dropout": dropout, "learning_rate": lr, "epochs": ep,
                  "cv_r2": met["r2"], "cv_rmse": met["rmse"], "flop_per_composition": flop}
@@ -108,6 +112,7 @@ def command(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the full table to this CSV."),
     force: bool = typer.Option(False, "--force", help="Overwrite --out."),
     json_out: bool = typer.Option(False, "--json", help="Print the table as JSON."),
+    features: str = typer.Option("VEC,Tm,chi,r", help="Weighted-mean inputs (the paper's four; the shipped models add rho)."),
 ) -> None:
     """Grid-search the forward network by k-fold CV (paper Fig. S1), seeded, with a progress bar."""
     import torch
@@ -129,6 +134,7 @@ def command(
             folds=folds,
             test_size=test_size,
             seed=seed,
+            features=tuple(f.strip() for f in features.split(",") if f.strip()),
         )
     finally:
         torch.set_num_threads(threads)
