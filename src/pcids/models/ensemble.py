@@ -49,7 +49,10 @@ TARGETS: tuple[str, str] = ("G", "K")
 SHIPPED_STEM = "forward"
 
 #: Architecture of the shipped ensembles, chosen (with the paper's four inputs,
-#: before density was added; not re-searched since) by 5-fold out-of-fold CV of the
+#: before density was added; re-checked with five in
+#: ``benchmarks/results/forward_architecture_density.md``, where 2x32 looked as
+#: good out of fold on all alloys but lost on every selection split: seed-1
+#: random G 0.984 vs 0.985, K 0.978 vs 0.980; seed-1 grouped G 0.975 vs 0.976) by 5-fold out-of-fold CV of the
 #: whole 5-member ensemble on all alloys, with inference cost as a criterion
 #: (``benchmarks/forward_architecture.py``): 2x32 was cheaper (23.7 vs 88.3 kFLOP
 #: per composition for the G+K pair) but less accurate (OOF R² G 0.982 / K 0.978
