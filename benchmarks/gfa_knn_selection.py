@@ -18,11 +18,10 @@ import sys, time, numpy as np
 from threadpoolctl import threadpool_limits
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 from sklearn.metrics import roc_auc_score, r2_score, pairwise_distances
-from sklearn.model_selection import StratifiedKFold
 from pcids.datasets import load_gfa
-from pcids.evaluation import grouped_kfold
 from pcids.models._gfa_features import GFADescriptors
 from pcids.models.gfa import gfa_labels
+from gfa_accuracy import folds
 threadpool_limits(1)
 SEED = int(sys.argv[1]); PROTO = sys.argv[2]; WHICH = sys.argv[3].split(",")
 K = int(sys.argv[4]) if len(sys.argv) > 4 else 5
@@ -31,11 +30,7 @@ A = df[els].to_numpy(); A = A / A.sum(1, keepdims=True)
 F = GFADescriptors(els).transform_matrix(A, els)
 D = pairwise_distances(A, metric="manhattan").astype(np.float32)
 y = gfa_labels(df).to_numpy(); logd = np.log10(df["dmax_mm"].to_numpy()); sysg = df["system"].to_numpy()
-if PROTO == "grouped":
-    outer = grouped_kfold(sysg, k=5, seed=SEED)
-else:
-    strat = np.where(np.isnan(y), 2, np.nan_to_num(y)).astype(int)
-    outer = list(StratifiedKFold(5, shuffle=True, random_state=SEED).split(F, strat))
+outer = folds(df, PROTO, SEED)  # the reported benchmark's folds, with another seed
 
 def nbr(Q, R, vals, mode, k=K, pos=None):
     """Neighbour features of rows Q against reference rows R (values vals of R)."""

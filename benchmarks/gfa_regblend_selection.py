@@ -14,11 +14,10 @@ from threadpoolctl import threadpool_limits
 from sklearn.ensemble import ExtraTreesRegressor, HistGradientBoostingRegressor
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.metrics import r2_score
-from sklearn.model_selection import StratifiedKFold
 from pcids.datasets import load_gfa
-from pcids.evaluation import grouped_kfold
 from pcids.models._gfa_features import GFADescriptors
 from pcids.models.gfa import gfa_labels
+from gfa_accuracy import folds
 threadpool_limits(1)
 SEED = int(sys.argv[1]); PROTO = sys.argv[2]; WHICH = sys.argv[3].split(",")
 df = load_gfa(); els = df.attrs["elements"]
@@ -26,11 +25,7 @@ A = df[els].to_numpy(); A = A / A.sum(1, keepdims=True)
 F = GFADescriptors(els).transform_matrix(A, els)
 NDESC = F.shape[1] - len(els)
 y = gfa_labels(df).to_numpy(); logd = np.log10(df["dmax_mm"].to_numpy()); sysg = df["system"].to_numpy()
-if PROTO == "grouped":
-    outer = grouped_kfold(sysg, k=5, seed=SEED)
-else:
-    strat = np.where(np.isnan(y), 2, np.nan_to_num(y)).astype(int)
-    outer = list(StratifiedKFold(5, shuffle=True, random_state=SEED).split(F, strat))
+outer = folds(df, PROTO, SEED)  # the reported benchmark's folds, with another seed
 res = {}
 for f, (tr, te) in enumerate(outer):
     trm = tr[np.isfinite(logd[tr])]; tem = te[np.isfinite(logd[te])]

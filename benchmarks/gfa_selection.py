@@ -20,11 +20,11 @@ import sys, time, numpy as np
 from threadpoolctl import threadpool_limits
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score, r2_score
-from sklearn.model_selection import StratifiedKFold
 from pcids.datasets import load_gfa
 from pcids.evaluation import grouped_kfold
 from pcids.models._gfa_features import GFADescriptors
 from pcids.models.gfa import gfa_labels
+from gfa_accuracy import folds
 threadpool_limits(1)
 SEED = int(sys.argv[1]); PROTO = sys.argv[2]; WHICH = sys.argv[3].split(",")
 df = load_gfa(); els = df.attrs["elements"]
@@ -36,11 +36,7 @@ EXTRA = np.column_stack([F[:, 21] / F[:, 16], F[:, 19] / F[:, 14], F[:, 4] / F[:
 if "extra" in sys.argv[4:]:
     F = np.column_stack([F, EXTRA])
 y = gfa_labels(df).to_numpy(); logd = np.log10(df["dmax_mm"].to_numpy()); sysg = df["system"].to_numpy()
-if PROTO == "grouped":
-    outer = grouped_kfold(sysg, k=5, seed=SEED)
-else:
-    strat = np.where(np.isnan(y), 2, np.nan_to_num(y)).astype(int)
-    outer = list(StratifiedKFold(5, shuffle=True, random_state=SEED).split(F, strat))
+outer = folds(df, PROTO, SEED)  # the reported benchmark's folds, with another seed
 def clf(n, msl=2, mf="sqrt"):
     return ExtraTreesClassifier(n, min_samples_leaf=msl, max_features=mf, class_weight="balanced_subsample", n_jobs=1, random_state=SEED)
 def margin(m, X):

@@ -18,11 +18,10 @@ import sys, time, numpy as np
 from threadpoolctl import threadpool_limits
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 from sklearn.metrics import roc_auc_score, r2_score
-from sklearn.model_selection import StratifiedKFold
 from pcids.datasets import load_gfa
-from pcids.evaluation import grouped_kfold
 from pcids.models._gfa_features import GFADescriptors
 from pcids.models.gfa import gfa_labels
+from gfa_accuracy import folds
 threadpool_limits(1)
 SEED = int(sys.argv[1]); PROTO = sys.argv[2]; WHICH = sys.argv[3].split(",")
 df = load_gfa(); els = df.attrs["elements"]
@@ -36,11 +35,7 @@ size = SP.sum(1)
 # sub[s, t] = system t is a proper subset of system s
 inter = SP.astype(np.int32) @ SP.T.astype(np.int32)
 SUB = (inter == size[None, :]) & (size[None, :] < size[:, None])
-if PROTO == "grouped":
-    outer = grouped_kfold(sysg, k=5, seed=SEED)
-else:
-    strat = np.where(np.isnan(y), 2, np.nan_to_num(y)).astype(int)
-    outer = list(StratifiedKFold(5, shuffle=True, random_state=SEED).split(F, strat))
+outer = folds(df, PROTO, SEED)  # the reported benchmark's folds, with another seed
 
 def set_feats(tr, sup=False, lab_only=False):
     """Per-system statistics of the training rows tr, then sub/super-set features for every system."""
