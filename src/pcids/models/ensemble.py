@@ -38,7 +38,7 @@ from pcids.composition import Composition
 from pcids.descriptors import PAPER_FEATURES, WeightedMeans
 from pcids.errors import ExtrapolationWarning, ModelFileError, NotFittedError, PcidsError
 from pcids.evaluation import regression_metrics, repeated_kfold
-from pcids.models._mlp import DropoutMasks, adam, check_is_fitted, seeded
+from pcids.models._mlp import FLUSH_EVERY, DropoutMasks, _flush_subnormal_moments, adam, check_is_fitted, seeded
 from pcids.models.forward import ForwardModel, _as_2d, feature_names
 from pcids.models.io import load_state, save_state
 
@@ -309,6 +309,8 @@ def _fit_jointly(
             opt.step()
             if sched is not None:
                 sched.step()
+            if epoch % FLUSH_EVERY == FLUSH_EVERY - 1:
+                _flush_subnormal_moments(opt)
             history[epoch] = per_member.detach().numpy()
     if not np.all(np.isfinite(history[-1])):
         raise PcidsError("training diverged (loss is not finite); lower the learning rate")
