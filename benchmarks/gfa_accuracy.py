@@ -26,7 +26,9 @@ features (``family_features=True``); famglass = fam plus the glass-vs-
 crystalline forest's log P(glass) (20 trees) added to the classifier margin
 (``glass_forest=True``); dglass / nodglass = with / without the Dmax
 regressor's log P(glass) feature from a glass forest trained on the alloys
-without a measured diameter (``dmax_glass_forest``).
+without a measured diameter (``dmax_glass_forest``); gs = the Dmax regressor
+also reads the Magpie ground-state statistics (``dmax_ground_state=True``,
+chosen on the seed-1 / seed-2 folds of ``gfa_magpie_selection.py``).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ VARIANTS = {
     "famglass": dict(family_features=True, glass_forest=True),
     "dglass": dict(dmax_glass_forest=True),
     "nodglass": dict(dmax_glass_forest=False),
+    "gs": dict(dmax_ground_state=True),
 }
 
 

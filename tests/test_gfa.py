@@ -347,3 +347,44 @@ def test_dmax_glass_forest_feeds_the_regressor_from_unmeasured_alloys(tmp_path):
         GFAModel.load(tmp_path / "dg")
     with pytest.raises(PcidsError, match="dmax_glass_forest"):
         GFAModel(**SMALL, glass_forest=False, dmax_glass_forest=True).fit(df["formula"], gfa_labels(df).to_numpy(), dmax_mm=df["dmax_mm"].to_numpy())
+
+
+def test_dmax_ground_state_features_reach_only_the_regressor(tmp_path):
+    from pcids.models._gfa_features import GROUND_STATE_FEATURES
+
+    df = _split()[0]
+    m = GFAModel(**SMALL, dmax_ground_state=True).fit(df)
+    base = GFAModel(**SMALL).fit(df)
+    n = len(GROUND_STATE_FEATURES)
+    assert m.feature_names_ == [*base.feature_names_, *GROUND_STATE_FEATURES]
+    assert m.regressor_.n_features == base.regressor_.n_features + n
+    assert m.classifier_.n_features == base.classifier_.n_features and m.glass_.n_features == base.glass_.n_features
+    np.testing.assert_array_equal(m.feature_min_, base.feature_min_)  # the domain check reads the same descriptors
+    A = np.array([[41.2, 13.8, 12.5, 10.0, 22.5], [50.0, 0.0, 50.0, 0.0, 0.0], [0.0, 0.0, 0.0, 80.0, 20.0]])
+    els = ["Zr", "Ti", "Cu", "Ni", "Be"]
+    p, d = m.predict_matrix(A, els)
+    p0, d0 = base.predict_matrix(A, els)
+    np.testing.assert_array_equal(p, p0)  # the classifier is untouched by the option
+    assert m.decision_threshold_ == base.decision_threshold_
+    F = m._features(A, els)
+    np.testing.assert_allclose(np.log10(d), m.regressor_.raw(F), rtol=1e-12)
+    assert not np.array_equal(d, d0)
+    # the regressor does split on the new block
+    used = m.regressor_.arrays["feature"][m.regressor_.arrays["left"] != -1]
+    assert (used >= len(base.feature_names_)).any()
+    # with the stacked margin the regressor reads [features incl. ground state, margin]
+    s = GFAModel(**SMALL, dmax_ground_state=True, stack_classifier=True).fit(df)
+    np.testing.assert_allclose(np.log10(s.predict_dmax_matrix(A, els)), s.regressor_.raw(np.column_stack([F, s._margin(F)])), rtol=1e-12)
+    m.save(tmp_path / "gs")
+    r = GFAModel.load(tmp_path / "gs")
+    assert r.dmax_ground_state
+    forms = ["Zr41.2Ti13.8Cu12.5Ni10Be22.5", "Cu46Zr46Al8", "Fe80B20"]
+    np.testing.assert_array_equal(r.predict_dmax(forms).to_numpy(), m.predict_dmax(forms).to_numpy())
+    np.testing.assert_array_equal(r.predict_proba(forms), base.predict_proba(forms))
+    np.testing.assert_array_equal(r.domain_check(forms), base.domain_check(forms))
+    # a file whose hyperparameters drop the option no longer matches its feature list
+    js = (tmp_path / "gs").with_suffix(".json")
+    meta = json.loads(js.read_text())
+    js.write_text(json.dumps({**meta, "hyperparameters": {**meta["hyperparameters"], "dmax_ground_state": False}}))
+    with pytest.raises(ModelFileError, match="feature list"):
+        GFAModel.load(tmp_path / "gs")

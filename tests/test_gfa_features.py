@@ -134,3 +134,28 @@ def test_family_features_sum_fractions_by_element_class():
     # matrix path (zeros in some columns) agrees with the formula path
     A = np.array([[0.5, 0.5, 0.0], [0.46, 0.46, 0.08]])
     np.testing.assert_allclose(g.transform_matrix(A, ["Cu", "Zr", "Al"]), g.transform(["Cu50Zr50", "Cu46Zr46Al8"]), rtol=1e-12)
+
+
+def test_ground_state_features_are_magpie_statistics_in_the_last_columns():
+    from pcids.elements import supported_elements
+    from pcids.models._gfa_features import GROUND_STATE_FEATURES, ground_state_matrix
+
+    G = ground_state_matrix(supported_elements())  # every supported element has all four values
+    assert G.shape == (len(supported_elements()), 4) and np.isfinite(G).all()
+    fe, ni, zr = ground_state_matrix(["Fe", "Ni", "Zr"])
+    assert fe.tolist() == [10.73, 0.0, 2.1106628, 229.0] and zr[3] == 194.0  # Magpie: bcc Fe, hcp Zr
+    g = GFADescriptors(element_fractions=["Zr", "Cu"], families=True, ground_state=True)
+    plain = GFADescriptors(element_fractions=["Zr", "Cu"], families=True)
+    labels = g.feature_labels()
+    assert labels[: -len(GROUND_STATE_FEATURES)] == plain.feature_labels() and labels[-16:] == list(GROUND_STATE_FEATURES)
+    assert any("Magpie" in c for c in g.citations()) and not any("Magpie" in c for c in plain.citations())
+    forms = ["Fe80Ni20", "Cu46Zr46Al8", "Zr"]
+    X, Y = g.transform(forms), plain.transform(forms)
+    np.testing.assert_array_equal(X[:, :-16], Y)  # the other columns do not move
+    row = dict(zip(labels, X[0]))
+    assert row["mean_gs_magmom"] == pytest.approx(0.8 * fe[2] + 0.2 * ni[2])
+    assert row["dev_gs_volume_pa"] == pytest.approx(np.sqrt(0.8 * 0.2) * abs(fe[0] - ni[0]))
+    assert row["min_gs_space_group"] == min(fe[3], ni[3]) and row["max_gs_magmom"] == fe[2]
+    assert dict(zip(labels, X[2]))["dev_gs_bandgap"] == 0.0
+    A = np.array([[0.46, 0.46, 0.08]])
+    np.testing.assert_allclose(g.transform_matrix(A, ["Cu", "Zr", "Al"]), X[1:2], rtol=1e-12)

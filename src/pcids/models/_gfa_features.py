@@ -24,7 +24,20 @@ what the composition implies:
   similar ones (ETM-LTM, LTM-metalloid near 80:20, ...);
 * optionally the at.% of each training element (``element_fractions``), so
   the trees can learn element-specific chemistry a handful of averages
-  blurs.
+  blurs;
+* optionally (``ground_state=True``) the mean / deviation / min / max of four
+  ground-state (DFT) properties of the elemental solids from the Magpie
+  tables (Ward et al. 2016, the features Ward et al. 2018 used for GFA):
+  volume per atom, band gap, magnetic moment and space-group number
+  (``pcids/data/magpie_ground_state.csv``, built by
+  ``scripts/build_magpie_ground_state.py``). They come *last*, after the
+  element fractions, so a model can hand them to one learner only
+  (:class:`~pcids.models.gfa.GFAModel` gives them to the Dmax regressor with
+  ``dmax_ground_state=True``). Screened in
+  ``benchmarks/gfa_magpie_selection.py`` with the other Magpie properties
+  (valence and unfilled-shell counts, Mendeleev number, row / column,
+  covalent radius, heats, moduli, ionisation energy) and Ward's composite
+  attributes: only this block did not lose.
 
 Pair values come from a bundled copy of Takeuchi & Inoue's table
 (``pcids/data/takeuchi2005_mixing_enthalpy.csv``, built by
@@ -55,6 +68,9 @@ R_GAS = 8.314462618
 OMEGA_MIN_H = 0.1
 
 ENTHALPY_FEATURES: tuple[str, ...] = ("H_mix", "H_pair_min", "H_pair_max", "H_pair_dev", "Omega")
+#: Ground-state properties of the elemental solids (columns of magpie_ground_state.csv).
+GROUND_STATE_PROPERTIES: tuple[str, ...] = ("gs_volume_pa", "gs_bandgap", "gs_magmom", "gs_space_group")
+GROUND_STATE_FEATURES: tuple[str, ...] = tuple(f"{stat}_{p}" for stat in ("mean", "dev", "min", "max") for p in GROUND_STATE_PROPERTIES)
 
 #: Element families (Inoue's BMG classification); every element pcids supports is in exactly one.
 FAMILIES: dict[str, tuple[str, ...]] = {
@@ -68,6 +84,21 @@ FAMILIES: dict[str, tuple[str, ...]] = {
 }
 FAMILY_FEATURES: tuple[str, ...] = (*(f"frac_{k}" for k in FAMILIES), "n_elements", "frac_max")
 _FAMILY_OF = {e: k for k, (_, members) in enumerate(FAMILIES.items()) for e in members}
+
+
+@lru_cache(maxsize=1)
+def _ground_state_table() -> pd.DataFrame:
+    with resources.files("pcids.data").joinpath("magpie_ground_state.csv").open() as fh:
+        return pd.read_csv(fh, comment="#").set_index("symbol")
+
+
+def ground_state_matrix(elements: Sequence[str]) -> np.ndarray:
+    """(m, 4) ground-state properties (:data:`GROUND_STATE_PROPERTIES`) of ``elements``."""
+    table = _ground_state_table()
+    missing = [e for e in elements if e not in table.index]
+    if missing:
+        raise CompositionError(f"no ground-state properties for {missing}")
+    return table.loc[list(elements), list(GROUND_STATE_PROPERTIES)].to_numpy(dtype=np.float64)
 
 
 @lru_cache(maxsize=1)
@@ -115,23 +146,30 @@ class GFADescriptors(_Featurizer):
     families : bool, default False
         Add :data:`FAMILY_FEATURES` (family fractions, number of elements,
         largest fraction) after the enthalpy features.
+    ground_state : bool, default False
+        Add :data:`GROUND_STATE_FEATURES` (mean / deviation / min / max of the
+        elemental solids' DFT volume, band gap, magnetic moment and space
+        group) as the *last* columns, after the element fractions.
     """
 
-    def __init__(self, element_fractions: Sequence[str] | None = None, families: bool = False):
+    def __init__(self, element_fractions: Sequence[str] | None = None, families: bool = False, ground_state: bool = False):
         self.element_fractions = element_fractions
         self.families = bool(families)
+        self.ground_state = bool(ground_state)
         self._rich = RichDescriptors()
 
     def feature_labels(self) -> list[str]:
         extra = [f"x_{e}" for e in self.element_fractions] if self.element_fractions else []
         fam = list(FAMILY_FEATURES) if self.families else []
-        return [*self._rich.feature_labels(), *ENTHALPY_FEATURES, *fam, *extra]
+        gs = list(GROUND_STATE_FEATURES) if self.ground_state else []
+        return [*self._rich.feature_labels(), *ENTHALPY_FEATURES, *fam, *extra, *gs]
 
     def citations(self) -> list[str]:
         return [
             *self._rich.citations(),
             "A. Takeuchi, A. Inoue, Mater. Trans. 46 (2005) 2817 (Miedema pair enthalpies, H_mix)",
             "X. Yang, Y. Zhang, Mater. Chem. Phys. 132 (2012) 233 (Omega)",
+            *(["L. Ward et al., npj Comput. Mater. 2 (2016) 16028 (Magpie ground-state elemental properties)"] if self.ground_state else []),
         ]
 
     def transform_matrix(self, A: np.ndarray, elements: Sequence[str]) -> np.ndarray:
@@ -148,6 +186,9 @@ class GFADescriptors(_Featurizer):
         n_rich = len(self._rich.feature_labels())
         n_fam = len(FAMILY_FEATURES) if self.families else 0
         n_front = n_rich + len(ENTHALPY_FEATURES) + n_fam
+        n_gs = len(GROUND_STATE_FEATURES) if self.ground_state else 0
+        n_end = out.shape[1] - n_gs  # end of the element fractions
+        G = ground_state_matrix(elements) if self.ground_state else None
         if self.families:
             # (m, n_families) membership, so the family sums are one product per block
             member = np.zeros((len(elements), len(FAMILIES)))
@@ -170,13 +211,25 @@ class GFADescriptors(_Featurizer):
                 o[:, f0 + len(FAMILIES)] = (block > 0).sum(axis=1)
                 o[:, f0 + len(FAMILIES) + 1] = block.max(axis=1)
             if self.element_fractions is not None:
-                o[:, n_front:] = 0.0
+                o[:, n_front:n_end] = 0.0
                 for k, j in cols or []:
                     o[:, n_front + k] = block[:, j]
+            if G is not None:
+                o[:, n_end:] = _stats(block, G)
         return out
 
     def _compute(self, A: np.ndarray, elements: Sequence[str]) -> np.ndarray:  # pragma: no cover - transform_matrix overrides
         raise NotImplementedError
+
+
+def _stats(A: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """mean / weighted standard deviation / min / max of properties P (m, p) over the elements present."""
+    mean = A @ P
+    dev = np.sqrt(np.maximum(A @ P**2 - mean**2, 0.0))
+    present = A > 0
+    mins = np.column_stack([np.where(present, p, np.inf).min(axis=1) for p in P.T])
+    maxs = np.column_stack([np.where(present, p, -np.inf).max(axis=1) for p in P.T])
+    return np.column_stack([mean, dev, mins, maxs])
 
 
 def _enthalpy(A: np.ndarray, H: np.ndarray, tm: np.ndarray, s_mix: np.ndarray) -> np.ndarray:

@@ -170,6 +170,34 @@ Decisions (measured in ``benchmarks/gfa_accuracy.py``):
   0.9874-0.9885; + the regressor's prediction 0.983-0.9888; measured rows
   near the 2 mm threshold down-weighted 0.9881-0.9893; ribbon-glass
   negatives down-weighted 0.9874-0.9890. All within the fold noise.
+* **Magpie properties, Ward's composite features, other learners** (fourth
+  screen, ``benchmarks/gfa_magpie_selection.py``, raw forests on seed-1 /
+  seed-2 folds, ``results/gfa_magpie_selection.md``; R² grouped / random
+  against 0.412 / 0.621 (seed 1) and 0.392 / 0.612 (seed 2); classifier
+  grouped / stratified ROC-AUC of the shipped raw score against 0.976 / 0.988
+  and 0.970 / 0.989). Adding mean / deviation / min / max of the Magpie
+  properties not yet in the features (valence and unfilled-shell counts,
+  atomic number, Mendeleev number, row, column, covalent radius, DFT volume,
+  band gap, magnetic moment, space group: 76 columns) lost everywhere
+  (R² 0.374 / 0.609 and 0.384 / 0.609; ROC-AUC 0.968 / 0.988), as did the
+  valence block alone (0.367 / 0.602), heats / moduli / ionisation energy /
+  electron affinity / density / boiling point (0.396 / 0.610), Ward 2016's
+  orbital fractions + ionic character + Laws-Miracle-Ferry simultaneous
+  packing efficiency (0.403 / 0.611; ROC-AUC +0.0000 / +0.0007 on seed 1,
+  -0.0000 / -0.0006 on seed 2), distance to the nearest small-integer
+  stoichiometry (0.406 / 0.615 and 0.372 / 0.602) and everything together.
+  Only the ground-state block (DFT volume, band gap, magnetic moment, space
+  group) did not lose: R² +0.003 / +0.001 (seed 1) and +0.010 / +0.005
+  (seed 2), classifier -0.0025 / +0.0001 and +0.0001 / -0.0004; averaged
+  over three tree seeds +0.005 / +0.000 and +0.006 / -0.004, i.e. the size
+  of the spread between tree seeds (two other seeds of the shipped forest
+  alone: -0.003 to +0.005 grouped, -0.010 to +0.002 random). Kept as
+  ``dmax_ground_state`` (regressor only), off. HistGradientBoosting alone
+  (3 settings) lost 0.003-0.065; its mean with the extra trees gained
+  grouped and lost random on both seeds (500 x 7 leaves, lr 0.03: +0.022 /
+  -0.017 and +0.014 / -0.013), as ``gfa_regblend_selection.py`` found; a
+  ridge base (alone, averaged, or under trees fit to its residuals) fell
+  apart on held-out systems (R² down to -50: unseen elements).
 * **Scoring**: the fast paths featurise and walk the trees one 8,192-row
   block at a time, so a block stays in cache (identical numbers; ~2x faster
   featurisation, predict_matrix ~85k -> ~116k compositions per CPU-second,
@@ -200,7 +228,7 @@ from pcids.composition import Composition
 from pcids.descriptors import composition_matrix
 from pcids.elements import check_elements
 from pcids.errors import ExtrapolationWarning, ModelFileError, NotFittedError, PcidsError
-from pcids.models._gfa_features import GFADescriptors, pair_enthalpy_matrix
+from pcids.models._gfa_features import GROUND_STATE_FEATURES, GFADescriptors, pair_enthalpy_matrix
 
 __all__ = ["GFAModel", "gfa_labels", "load_gfa_model", "SHIPPED_STEM"]
 
@@ -495,6 +523,15 @@ class GFAModel(BaseEstimator):
         alloys). It never sees a measured alloy, so its output on the
         regressor's training rows is not memorised and needs no nested
         cross-validation. Needs the GFA table in ``fit``.
+    dmax_ground_state : bool, default False
+        Give the Dmax regressor (only) 16 more features: mean / deviation /
+        min / max of the elemental solids' DFT volume per atom, band gap,
+        magnetic moment and space-group number from the Magpie tables
+        (``GFADescriptors(ground_state=True)``); the classifier and the glass
+        forests read the same features as without it. Off by default: on the
+        selection folds it gained R² +0.003 / +0.010 grouped and +0.001 /
+        +0.005 random (seeds 1 / 2), about the spread between tree seeds
+        (module docstring).
     stack_classifier : bool, default False
         Give the Dmax regressor the classifier's margin as one more feature
         (its out-of-fold margins in training), so it can use what the
@@ -526,6 +563,7 @@ class GFAModel(BaseEstimator):
         glass_forest: bool = True,
         glass_n_estimators: int = 20,
         dmax_glass_forest: bool = False,
+        dmax_ground_state: bool = False,
         seed: int = 0,
     ):
         self.threshold_mm = threshold_mm
@@ -547,6 +585,7 @@ class GFAModel(BaseEstimator):
         self.glass_forest = glass_forest
         self.glass_n_estimators = glass_n_estimators
         self.dmax_glass_forest = dmax_glass_forest
+        self.dmax_ground_state = dmax_ground_state
         self.seed = seed
 
     # -- fitting -----------------------------------------------------------
@@ -623,10 +662,11 @@ class GFAModel(BaseEstimator):
         A, elements = composition_matrix(comps)
         check_elements(elements)
         self.elements_ = elements
-        self.featurizer_ = GFADescriptors(elements if self.element_fractions else None, families=self.family_features)
-        F = self.featurizer_.transform_matrix(A, elements)
+        self.featurizer_ = self._featurizer(elements)
+        F_all = self.featurizer_.transform_matrix(A, elements)
         self.feature_names_ = self.featurizer_.feature_labels()
-        n_desc = len(self.feature_names_) - (len(elements) if self.element_fractions else 0)
+        F = self._clf_features(F_all)  # what the classifier and the glass forests read
+        n_desc = F.shape[1] - (len(elements) if self.element_fractions else 0)
         has_glass = np.isfinite(glass) & ~conflict
         self.feature_min_ = F[:, :n_desc].min(axis=0)
         self.feature_max_ = F[:, :n_desc].max(axis=0)
@@ -679,7 +719,7 @@ class GFAModel(BaseEstimator):
         self.dmax_glass_ = None
         self.residual_quantiles_ = np.array([np.nan, np.nan])
         if measured.sum() >= 2 * self.calibration_folds:
-            Fr, tr_y, gr = F[measured], np.log10(dmax[measured]), systems[measured]
+            Fr, tr_y, gr = F_all[measured], np.log10(dmax[measured]), systems[measured]
             # alloys the Dmax glass forest may read: a class, and no measured diameter at all
             unmeasured = has_glass & ~np.isfinite(dmax)
             if self.stack_classifier:
@@ -690,7 +730,7 @@ class GFAModel(BaseEstimator):
                 margin[use] = oof
                 rest = measured & ~use
                 if rest.any():
-                    margin[rest] = self._margin(F[rest])
+                    margin[rest] = self._margin(F_all[rest])  # _margin takes the full feature rows
                 Fr = np.column_stack([Fr, margin[measured]])
 
             res = np.full(len(tr_y), np.nan)
@@ -754,6 +794,13 @@ class GFAModel(BaseEstimator):
     def _features(self, A: np.ndarray, elements: Sequence[str]) -> np.ndarray:
         return self.featurizer_.transform_matrix(A, elements)
 
+    def _featurizer(self, elements: Sequence[str]) -> GFADescriptors:
+        return GFADescriptors(elements if self.element_fractions else None, families=self.family_features, ground_state=self.dmax_ground_state)
+
+    def _clf_features(self, F: np.ndarray) -> np.ndarray:
+        """The columns the classifier and the glass forests read: all but the regressor-only ground-state block."""
+        return F[:, : F.shape[1] - len(GROUND_STATE_FEATURES)] if self.dmax_ground_state else F
+
     def _score_blocks(self, A: np.ndarray, elements: Sequence[str], proba: bool, dmax: bool) -> tuple[np.ndarray, np.ndarray]:
         """Features and trees one cache-sized row block at a time.
 
@@ -778,6 +825,7 @@ class GFAModel(BaseEstimator):
 
     def _margin(self, F: np.ndarray) -> np.ndarray:
         """The score Platt scaling reads: classifier log-odds (+ log P(glass) with ``glass_forest``)."""
+        F = self._clf_features(F)
         m = self.classifier_.margin(F)
         if getattr(self, "glass_", None) is not None:
             m += _log_glass(self.glass_, F)
@@ -809,7 +857,7 @@ class GFAModel(BaseEstimator):
         if self.stack_classifier:
             extra.append(self._margin(F) if margin is None else margin)
         if getattr(self, "dmax_glass_", None) is not None:
-            extra.append(_log_glass(self.dmax_glass_, F))
+            extra.append(_log_glass(self.dmax_glass_, self._clf_features(F)))
         return self.regressor_.raw(np.column_stack([F, *extra]) if extra else F)
 
     def _matrix(self, compositions: Any) -> tuple[np.ndarray, list[str], list[Composition]]:
@@ -957,7 +1005,7 @@ class GFAModel(BaseEstimator):
         hyper = meta.get("hyperparameters") or {}
         # files written before these options existed used neither
         if isinstance(meta.get("hyperparameters"), dict):
-            meta["hyperparameters"] = {"family_features": False, "glass_forest": False, "dmax_glass_forest": False, **meta["hyperparameters"]}
+            meta["hyperparameters"] = {"family_features": False, "glass_forest": False, "dmax_glass_forest": False, "dmax_ground_state": False, **meta["hyperparameters"]}
         if hyper.get("estimator") == "hgb" and meta.get("node_dtype") != _dtype_spec(_node_dtype()):
             raise ModelFileError(
                 f"{source} was written with scikit-learn {meta.get('sklearn_version')}, whose tree format differs "
@@ -968,7 +1016,7 @@ class GFAModel(BaseEstimator):
             model = cls(**meta["hyperparameters"])
             model.elements_ = list(meta["elements"])
             model.feature_names_ = list(meta["feature_names"])
-            model.featurizer_ = GFADescriptors(model.elements_ if model.element_fractions else None, families=model.family_features)
+            model.featurizer_ = model._featurizer(model.elements_)
             kind = _Forest if model.estimator == "extra_trees" else _Trees
             model.classifier_ = kind.from_state(state, "clf", source)
             model.regressor_ = kind.from_state(state, "reg", source) if "reg_offsets" in state else None
