@@ -27,8 +27,9 @@ crystalline forest's log P(glass) (20 trees) added to the classifier margin
 (``glass_forest=True``); dglass / nodglass = with / without the Dmax
 regressor's log P(glass) feature from a glass forest trained on the alloys
 without a measured diameter (``dmax_glass_forest``); gs = the Dmax regressor
-also reads the Magpie ground-state statistics (``dmax_ground_state=True``,
-chosen on the seed-1 / seed-2 folds of ``gfa_magpie_selection.py``).
+also reads the Magpie ground-state statistics (``dmax_ground_state=True``;
+screened in ``gfa_magpie_selection.py``, full pipeline run on seeds 1 and 2
+only: ``results/gfa_selection_seed{1,2}_gs``).
 """
 
 from __future__ import annotations

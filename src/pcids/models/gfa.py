@@ -191,13 +191,23 @@ Decisions (measured in ``benchmarks/gfa_accuracy.py``):
   (seed 2), classifier -0.0025 / +0.0001 and +0.0001 / -0.0004; averaged
   over three tree seeds +0.005 / +0.000 and +0.006 / -0.004, i.e. the size
   of the spread between tree seeds (two other seeds of the shipped forest
-  alone: -0.003 to +0.005 grouped, -0.010 to +0.002 random). Kept as
-  ``dmax_ground_state`` (regressor only), off. HistGradientBoosting alone
+  alone: -0.003 to +0.005 grouped, -0.010 to +0.002 random). Implemented
+  as ``dmax_ground_state`` (regressor only) and run through the full
+  pipeline on the selection folds (``results/gfa_selection_seed{1,2}_gs``):
+  R² grouped 0.415 -> 0.414 and 0.390 -> 0.407, random 0.617 -> 0.609 and
+  0.609 -> 0.609 (classifier identical by construction), i.e. no win on
+  seed 1, so it stays off and was not run on the seed-0 folds. HistGradientBoosting alone
   (3 settings) lost 0.003-0.065; its mean with the extra trees gained
   grouped and lost random on both seeds (500 x 7 leaves, lr 0.03: +0.022 /
   -0.017 and +0.014 / -0.013), as ``gfa_regblend_selection.py`` found; a
   ridge base (alone, averaged, or under trees fit to its residuals) fell
-  apart on held-out systems (R² down to -50: unseen elements).
+  apart on held-out systems (R² down to -50: unseen elements); a
+  Schroeder-van Laar liquidus against the pure elements (ideal and
+  regular-solution with Miedema Omega, over the mean Tm: a deep-eutectic
+  proxy) +0.007 / -0.006 and +0.009 / +0.003, classifier -0.0008 / -0.0007
+  and +0.0013 / -0.0001; alloys weighted by (system size)^-p, p = 0.5 / 1:
+  +0.023 / -0.002 and -0.017 / -0.002, +0.019 / -0.006 and +0.003 / -0.000,
+  classifier -0.0005 to -0.0031 grouped, +-0.0003 stratified. None kept.
 * **Scoring**: the fast paths featurise and walk the trees one 8,192-row
   block at a time, so a block stays in cache (identical numbers; ~2x faster
   featurisation, predict_matrix ~85k -> ~116k compositions per CPU-second,
@@ -528,10 +538,10 @@ class GFAModel(BaseEstimator):
         min / max of the elemental solids' DFT volume per atom, band gap,
         magnetic moment and space-group number from the Magpie tables
         (``GFADescriptors(ground_state=True)``); the classifier and the glass
-        forests read the same features as without it. Off by default: on the
-        selection folds it gained R² +0.003 / +0.010 grouped and +0.001 /
-        +0.005 random (seeds 1 / 2), about the spread between tree seeds
-        (module docstring).
+        forests read the same features as without it. Off: the raw-forest
+        screen gained R² +0.003 / +0.010 grouped and +0.001 / +0.005 random
+        (seeds 1 / 2), about the spread between tree seeds, and the full
+        pipeline lost on seed 1 (module docstring).
     stack_classifier : bool, default False
         Give the Dmax regressor the classifier's margin as one more feature
         (its out-of-fold margins in training), so it can use what the
