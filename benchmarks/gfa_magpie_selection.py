@@ -69,7 +69,7 @@ Learners for the regressor: ``r_hgb{1,2,3}_<X>`` HistGradientBoosting
 (squared error, l2 1, no early stopping; 1 = 300 x 15 leaves, lr 0.05, min
 leaf 10; 2 = 500 x 7 leaves, lr 0.03, min leaf 5; 3 = 600 x 31 leaves, lr
 0.02, min leaf 20); ``r_avg{k}_<X>`` = mean of the extra trees and hgb{k} on
-feature set X. (``gfa_regblend_selection.py`` screened a 300 x 15 / lr 0.03
+feature set X; ``r_avg{k}w{w}_<X>`` (third round) = (1 - w) x extra trees + w x hgb{k}. (``gfa_regblend_selection.py`` screened a 300 x 15 / lr 0.03
 HGB blend on the pre-family features, seed 1 only: no gain.)
 """
 
@@ -320,7 +320,8 @@ def run(df, X, seed: int, proto: str, variants: list[str]) -> dict[str, list[flo
                 pr = linear_pred(kind2, float(tag[len(kind2):]), xs)
             elif rest.startswith("avg"):
                 k, xs = rest[3:].split("_", 1)
-                pr = 0.5 * (et_pred(xs) + hgb_pred(k, xs))
+                k, w = (k.split("w")[0], float(k.split("w")[1])) if "w" in k else (k, 0.5)  # avg2w0.3: 0.3 x HGB
+                pr = (1 - w) * et_pred(xs) + w * hgb_pred(k, xs)
             elif "~" in rest:  # the same extra trees with another tree seed (seed + 100 k): noise check
                 xs, ts = rest.split("~")
                 pr = et_pred(xs, int(ts))
