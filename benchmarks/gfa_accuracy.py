@@ -29,7 +29,10 @@ regressor's log P(glass) feature from a glass forest trained on the alloys
 without a measured diameter (``dmax_glass_forest``); gs = the Dmax regressor
 also reads the Magpie ground-state statistics (``dmax_ground_state=True``;
 screened in ``gfa_magpie_selection.py``, full pipeline run on seeds 1 and 2
-only: ``results/gfa_selection_seed{1,2}_gs``).
+only: ``results/gfa_selection_seed{1,2}_gs``); hgbw = the Dmax prediction is
+0.8 x the extra trees + 0.2 x gradient boosting (``dmax_hgb_blend=0.2``,
+screened in ``gfa_magpie_selection.py``, full pipeline on seeds 1 and 2 in
+``results/gfa_selection_seed{1,2}_hgbw``).
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ VARIANTS = {
     "dglass": dict(dmax_glass_forest=True),
     "nodglass": dict(dmax_glass_forest=False),
     "gs": dict(dmax_ground_state=True),
+    "hgbw": dict(dmax_hgb_blend=0.2),
 }
 
 

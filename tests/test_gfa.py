@@ -388,3 +388,43 @@ def test_dmax_ground_state_features_reach_only_the_regressor(tmp_path):
     js.write_text(json.dumps({**meta, "hyperparameters": {**meta["hyperparameters"], "dmax_ground_state": False}}))
     with pytest.raises(ModelFileError, match="feature list"):
         GFAModel.load(tmp_path / "gs")
+
+
+def test_dmax_hgb_blend_mixes_boosted_trees_into_the_regressor(tmp_path):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from pcids.descriptors import composition_matrix
+    from pcids.models.gfa import DMAX_HGB
+
+    df = _split()[0]
+    m = GFAModel(**SMALL, dmax_hgb_blend=0.25).fit(df)
+    base = GFAModel(**SMALL).fit(df)
+    assert base.dmax_hgb_ is None and m.dmax_hgb_ is not None
+    A = np.array([[41.2, 13.8, 12.5, 10.0, 22.5], [50.0, 0.0, 50.0, 0.0, 0.0], [0.0, 0.0, 0.0, 80.0, 20.0]])
+    els = ["Zr", "Ti", "Cu", "Ni", "Be"]
+    p, d = m.predict_matrix(A, els)
+    np.testing.assert_array_equal(p, base.predict_proba_matrix(A, els))  # the classifier is untouched
+    F = m._features(A, els)
+    np.testing.assert_array_equal(m.regressor_.raw(F), base.regressor_.raw(F))  # same forest, same seed
+    # the boosted trees are scikit-learn's own, fit on the measured alloys: same predictions
+    meas = np.isfinite(df["dmax_mm"].to_numpy()) & (df["dmax_mm"].to_numpy() > 0)
+    # featurised like fit does, all rows at once (BLAS rounding differs by 1e-12 with the matrix shape,
+    # enough to move a histogram bin edge)
+    Fm = m._features(composition_matrix(list(df["formula"]), m.elements_)[0], m.elements_)[meas]
+    ref = HistGradientBoostingRegressor(random_state=0, **DMAX_HGB).fit(Fm, np.log10(df["dmax_mm"].to_numpy()[meas]))
+    np.testing.assert_allclose(m.dmax_hgb_.raw(F), ref.predict(F), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.log10(d), 0.75 * m.regressor_.raw(F) + 0.25 * ref.predict(F), rtol=1e-10)
+    assert not np.array_equal(m.residual_quantiles_, base.residual_quantiles_)  # the range comes from the blend too
+    m.save(tmp_path / "hb")
+    r = GFAModel.load(tmp_path / "hb")
+    assert r.dmax_hgb_blend == 0.25
+    forms = ["Zr41.2Ti13.8Cu12.5Ni10Be22.5", "Cu46Zr46Al8", "Fe80B20"]
+    np.testing.assert_array_equal(r.predict_dmax(forms).to_numpy(), m.predict_dmax(forms).to_numpy())
+    js = (tmp_path / "hb").with_suffix(".json")
+    meta = json.loads(js.read_text())
+    js.write_text(json.dumps({**meta, "hyperparameters": {**meta["hyperparameters"], "dmax_hgb_blend": 0.0}}))
+    with pytest.raises(ModelFileError, match="boosted trees"):
+        GFAModel.load(tmp_path / "hb")
+    for bad in (-0.1, 1.5, "half"):
+        with pytest.raises(PcidsError, match="dmax_hgb_blend"):
+            GFAModel(dmax_hgb_blend=bad).fit(df)
