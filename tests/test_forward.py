@@ -166,3 +166,33 @@ def test_dropout_masks_drop_at_the_rate_keep_the_mean_and_are_seeded():
         net(torch.ones(3, 4))  # training outside train_full_batch has no mask source
     net.eval()
     assert net(torch.ones(3, 4)).shape == (3, 2)  # identity at inference
+
+
+@pytest.mark.parametrize("gather", [False, True])
+@pytest.mark.parametrize("hidden, dropout, n_out", [((24, 20), 0.25, 2), ((16, 16, 12), 0.0, 3), ((10,), 0.1, 1)])
+def test_hand_written_step_matches_autograd_bit_for_bit(monkeypatch, hidden, dropout, n_out, gather):
+    """train_full_batch's _MLPStep gives the weights and losses of the autograd loop, bit for bit."""
+    import copy
+
+    from pcids.models import _mlp
+
+    # live-row gathering of the hidden-to-hidden weight gradient, forced on or off
+    monkeypatch.setattr(_mlp, "ALIVE_GATHER", 2.0 if gather else 0.0)
+
+    class Plain(torch.nn.Sequential):  # not exactly nn.Sequential: takes the autograd loop
+        pass
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(37, 5)), rng.normal(size=(37, n_out))
+    with _mlp.seeded(1):
+        fast = _mlp.build_mlp(5, hidden, dropout, n_out)
+    slow = Plain(*copy.deepcopy(list(fast)))
+    assert _mlp._MLPStep.supports(fast, torch.zeros(2, 5)) and not _mlp._MLPStep.supports(slow, torch.zeros(2, 5))
+
+    def loss(out, target):  # a loss other than plain MSE, as the inverse models use
+        return torch.mean((out - target) ** 2) + 0.1 * torch.mean(out.sum(dim=1) ** 2)
+
+    runs = [_mlp.train_full_batch(m, X, Y, loss, lr=0.02, epochs=60, seed=5, weight_decay=1e-4) for m in (fast, slow)]
+    assert runs[0] == runs[1]
+    for (name, a), b in zip(fast.state_dict().items(), slow.state_dict().values()):
+        assert torch.equal(a, b), name
