@@ -77,14 +77,32 @@ def baselines() -> dict:
     }
 
 
-def _reused_baselines(path: Path | None, seed: int) -> dict:
-    """Baseline rows of an earlier run on the very same splits (same seed and data), to skip refitting them."""
+PAPER_DNN_ROW = "DNN ensemble (paper's 4 inputs)"
+PAPER_SIZE_ROW = "DNN paper-size (single)"
+
+
+def _hyperparameters(overrides: dict) -> dict:
+    return json.loads(json.dumps({k: v for k, v in ForwardEnsemble(**overrides).get_params().items() if k not in ("seed", "target")}))
+
+
+def _reused_rows(path: Path | None, seed: int, features: tuple[str, ...], settings: dict) -> dict:
+    """Rows of an earlier run on the very same splits (same seed and data), to skip refitting them.
+
+    Rows on the DNN's inputs are reused only if those inputs are the same; the
+    paper-input DNN row only if the ensemble settings are the same too.
+    """
     if path is None:
         return {}
     old = json.loads(path.read_text())
     if old["settings"]["seed"] != seed or old["settings"]["data_hash"] != data_hash("elastic"):
-        raise SystemExit(f"{path}: different seed or data; its baselines were not fitted on these splits")
-    return old["protocols"]
+        raise SystemExit(f"{path}: different seed or data; its rows were not fitted on these splits")
+    same_inputs = tuple(old["settings"].get("features", ())) == tuple(features)
+    same_dnn = all(old["settings"].get(k) == v for k, v in settings.items())
+    reusable = {name for name, (_, fs) in baselines().items() if fs != "dnn" or same_inputs} | {PAPER_SIZE_ROW}
+    if same_dnn:
+        reusable.add(PAPER_DNN_ROW)
+    return {proto: {t: {n: r for n, r in rows.items() if n in reusable} for t, rows in by_target.items()}
+            for proto, by_target in old["protocols"].items()}
 
 
 def run(protocols: list[str], members: int, calibration_folds: int, paper_size: bool, seed: int, kfold_calibration_folds: int = 0,
@@ -92,14 +110,20 @@ def run(protocols: list[str], members: int, calibration_folds: int, paper_size: 
         features: tuple[str, ...] = SHIPPED_FEATURES, paper_dnn: bool = True) -> dict:
     RESULTS.mkdir(parents=True, exist_ok=True)
     overrides = overrides or {}
-    reused = _reused_baselines(baselines_from, seed)
+    dnn_settings = {
+        "members": members,
+        "calibration_folds": calibration_folds,
+        "kfold_calibration_folds": kfold_calibration_folds,
+        "ensemble_hyperparameters": _hyperparameters(overrides),
+    }
+    reused = _reused_rows(baselines_from, seed, tuple(features), dnn_settings)
     df = load_elastic()
     feats = {
         "paper": PaperDescriptors().transform(df["formula"]),
         "rich": RichDescriptors().transform(df["formula"]),
         "dnn": WeightedMeans(features).transform(df["formula"]),
     }
-    dnn_rows = {"DNN ensemble": "dnn", **({"DNN ensemble (paper's 4 inputs)": "paper"} if paper_dnn and tuple(features) != PAPER_FEATURES else {})}
+    dnn_rows = {"DNN ensemble": "dnn", **({PAPER_DNN_ROW: "paper"} if paper_dnn and tuple(features) != PAPER_FEATURES else {})}
     results: dict = {"protocols": {}, "models": {}}
     for target in targets:
         ok = np.isfinite(df[target].to_numpy())
@@ -117,6 +141,10 @@ def run(protocols: list[str], members: int, calibration_folds: int, paper_size: 
             for i, (tr, te) in enumerate(splits[proto]):
                 cal = kfold_calibration_folds if proto == "kfold" else calibration_folds
                 for row, fs in dnn_rows.items():
+                    old = reused.get(proto, {}).get(target, {}).get(row)
+                    if old is not None:
+                        rows.setdefault(row, []).append(old["splits"][i])
+                        continue
                     t0 = time.time()
                     ens = ForwardEnsemble(n_members=members, calibration_folds=cal, seed=seed, target=target, **overrides)
                     ens.fit(X[fs][tr], y[tr])
@@ -137,10 +165,12 @@ def run(protocols: list[str], members: int, calibration_folds: int, paper_size: 
                         tr_mean, tr_std = ens.predict(X[fs][tr], return_std=True)
                         parity({"test": (y[te], mean, std), "train": (y[tr], tr_mean, tr_std)}, target,
                                RESULTS / f"forward_parity_{target}.png")
-                if paper_size and proto == "paper":
+                if paper_size and proto == "paper" and PAPER_SIZE_ROW in reused.get(proto, {}).get(target, {}):
+                    rows.setdefault(PAPER_SIZE_ROW, []).append(reused[proto][target][PAPER_SIZE_ROW]["splits"][i])
+                elif paper_size and proto == "paper":
                     t0 = time.time()
                     net = ForwardModel.paper(target, seed=seed).fit(X["paper"][tr], y[tr])
-                    rows.setdefault("DNN paper-size (single)", []).append(
+                    rows.setdefault(PAPER_SIZE_ROW, []).append(
                         {
                             "test": regression_metrics(y[te], net.predict(X["paper"][te])),
                             "train": regression_metrics(y[tr], net.predict(X["paper"][tr])),
@@ -179,12 +209,9 @@ def run(protocols: list[str], members: int, calibration_folds: int, paper_size: 
                 summary[name] = {"summary": s, "splits": recs}
             results["protocols"].setdefault(proto, {})[target] = summary
     results["settings"] = {
-        "members": members,
-        "calibration_folds": calibration_folds,
-        "kfold_calibration_folds": kfold_calibration_folds,
+        **dnn_settings,
         "seed": seed,
         "features": list(features),
-        "ensemble_hyperparameters": {k: v for k, v in ForwardEnsemble(**overrides).get_params().items() if k not in ("seed", "target")},
         "baselines_from": str(baselines_from) if baselines_from else None,
         "data_hash": data_hash("elastic"),
         "torch": torch.__version__,
@@ -201,7 +228,7 @@ def markdown(results: dict) -> str:
                  f"{s['ensemble_hyperparameters']['epochs']} epochs, weight decay {s['ensemble_hyperparameters'].get('weight_decay', 0.0)}, "
                  f"lr schedule {s['ensemble_hyperparameters'].get('lr_schedule', 'constant')}; sigma calibration: {s['calibration_folds']}-fold OOF inside each training part (0 = not calibrated in this run).")
     if s.get("baselines_from"):
-        lines.append(f"Baseline rows copied from `{s['baselines_from']}` (same seed, same data hash, hence the very same splits); rows absent there (the DNN rows, baselines on the DNN inputs) were fitted in this run.")
+        lines.append(f"Baseline rows copied from `{s['baselines_from']}` (same seed, same data hash, hence the very same splits); rows absent there, or fitted on other DNN inputs or ensemble settings, were fitted in this run.")
     lines.append("")
     for proto, per_target in results["protocols"].items():
         lines.append(f"## {proto}")

@@ -27,6 +27,17 @@ Column sources (checked against the PCIDS paper's values where it gives them):
   an extrapolation anyway.
 - ``t_boil_K``: boiling point, pymatgen ``Element.boiling_point`` (a proxy
   for the cohesive energy; complete here).
+- ``k_GPa``, ``g_GPa``: bulk and shear modulus of the element, for the
+  rule-of-mixtures inputs of the forward models. pymatgen's
+  ``bulk_modulus`` / ``rigidity_modulus`` (WebElements) first. Exceptions,
+  recorded per row in ``k_source`` / ``g_source``: Mo's listed shear modulus
+  of 20 GPa contradicts its own E = 329 GPa and K = 230 GPa (which imply
+  ~130 GPa) and is replaced by the handbook 126 GPa; where pymatgen has no
+  value, Magpie's table (matminer, the same Mathematica lineage: Mn's shear
+  modulus 78 GPa), else the JARVIS-DFT Voigt modulus bundled with matminer
+  (``jarvis/element_chem.json``: K of Zr, Ge, Sr; G of B, C, Si, P, Ge and
+  the gases). Left empty where no source has a value (G of Cs): a model that
+  needs it then refuses the element by name.
 """
 
 from __future__ import annotations
@@ -70,6 +81,42 @@ def density(el: Element) -> tuple[float, str]:
     return round(float(mendeleev_element(el.symbol).density), 6), "mendeleev.density"
 
 
+MO_SHEAR_GPA = 126.0  # handbook value; WebElements' 20 GPa is an erratum (see the docstring)
+
+
+def _magpie(table: str) -> list[str]:
+    import matminer
+
+    path = Path(matminer.__file__).parent / "utils" / "data_files" / "magpie_elementdata" / f"{table}.table"
+    return path.read_text().split("\n")
+
+
+def _jarvis(symbol: str, key: str) -> float:
+    import json
+
+    import matminer
+
+    path = Path(matminer.__file__).parent / "utils" / "data_files" / "jarvis" / "element_chem.json"
+    return float(json.loads(path.read_text()).get(symbol, {}).get(key, 0.0))
+
+
+def modulus(el: Element, kind: str) -> tuple[float, str]:
+    """Elemental bulk (``"K"``) or shear (``"G"``) modulus in GPa and its source."""
+    if kind == "G" and el.symbol == "Mo":
+        return MO_SHEAR_GPA, "handbook (WebElements erratum)"
+    attr, table, key = ("bulk_modulus", "BulkModulus", "KV") if kind == "K" else ("rigidity_modulus", "ShearModulus", "GV")
+    value = getattr(el, attr)
+    if value is not None:
+        return float(value), f"pymatgen.{attr}"
+    magpie = _magpie(table)[el.Z - 1].strip()
+    if magpie and magpie != "Missing":
+        return float(magpie), f"magpie.{table}"
+    dft = _jarvis(el.symbol, key)
+    if dft > 0:
+        return round(dft, 3), f"jarvis_dft.{key}"
+    return float("nan"), "none"
+
+
 def main() -> None:
     rows = []
     for sym in ELEMENTS:
@@ -90,6 +137,8 @@ def main() -> None:
             "rho_source": rho_src,
         }
         assert all(v == v for v in row.values()), row  # no NaN
+        for kind in ("K", "G"):
+            row[f"{kind.lower()}_GPa"], row[f"{kind.lower()}_source"] = modulus(el, kind)
         rows.append(row)
     rows.sort(key=lambda r: r["Z"])
     with OUT.open("w", newline="") as fh:

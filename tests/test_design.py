@@ -55,9 +55,10 @@ def test_symbolic_bounds_contain_the_network_outputs():
     fwd, _, _ = tiny_models()
     rng = np.random.default_rng(0)
     layers = fwd.G_.members_[0].folded_layers()
-    d = len(fwd.features_)  # VEC, Tm, chi, r, rho
-    centre = np.array([[5.0, 1500.0, 1.6, 150.0, 7.0][:d]]) + rng.normal(size=(40, d)) * [0.5, 150, 0.1, 5, 1.5][:d]
-    half = rng.uniform(0, 1, size=(40, d)) * [0.2, 60, 0.03, 2, 0.3][:d]
+    d = len(fwd.features_)
+    lo_tr, hi_tr = np.array([fwd.training_ranges_[f] for f in fwd.features_]).T
+    centre = (lo_tr + hi_tr) / 2 + rng.normal(size=(40, d)) * (hi_tr - lo_tr) / 6
+    half = rng.uniform(0, 1, size=(40, d)) * (hi_tr - lo_tr) * 0.03
     lo, hi = symbolic_bounds(layers, centre - half, centre + half)
     member = fwd.G_.members_[0]
     for b in range(40):

@@ -12,7 +12,7 @@ from pcids.cli import app
 from pcids.datasets import data_hash, load_elastic
 from pcids.descriptors import PaperDescriptors
 from pcids.evaluation import regression_metrics
-from pcids.models.ensemble import ElasticModel
+from pcids.models.ensemble import SHIPPED_FEATURES, ElasticModel
 
 runner = CliRunner()
 
@@ -69,9 +69,9 @@ def test_tune_forward_ranks_a_small_grid(tmp_path):
 def test_tune_forward_takes_the_shipped_inputs():
     result = runner.invoke(app, ["tune", "forward", "--target", "G", "--layers", "1", "--neurons", "8",
                                  "--dropout", "0", "--lr", "0.02", "--epochs", "40", "--folds", "2", "--json",
-                                 "--features", "VEC,Tm,chi,r,rho"])
+                                 "--features", ",".join(SHIPPED_FEATURES)])
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.stdout)
-    assert row["flop_per_composition"] == 2 * (5 * 8 + 8 * 2)  # five inputs
+    assert row["flop_per_composition"] == 2 * (len(SHIPPED_FEATURES) * 8 + 8 * 2)
     bad = runner.invoke(app, ["tune", "forward", "--features", "VEC,colour"])
     assert bad.exit_code == 1 and "unknown weighted-mean feature" in bad.output

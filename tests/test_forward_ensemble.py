@@ -102,7 +102,8 @@ def test_fast_path_matches_per_target_ensembles(tiny_pair, data):
     g_mean, g_std = tiny_pair.G_.predict(X, return_std=True)
     np.testing.assert_allclose(mean[:, 0], g_mean, rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(std[:, 1], tiny_pair.K_.predict(X, return_std=True)[1], rtol=1e-4, atol=1e-4)
-    with pytest.raises(PcidsError, match=r"shape \(n, 5\) \(VEC, Tm, chi, r, rho\)"):
+    n = len(tiny_pair.features_)
+    with pytest.raises(PcidsError, match=rf"shape \(n, {n}\) \({', '.join(tiny_pair.features_)}\)"):
         tiny_pair.predict_descriptors(X[:, :4])
 
 

@@ -29,6 +29,8 @@ WEIGHTED_MEANS: dict[str, str] = {
     "mass": "mass",
     "rho": "rho",  # density of the solid element, g/cm^3
     "Tboil": "t_boil_K",  # boiling point, K (a cohesive-energy proxy)
+    "K_el": "k_GPa",  # bulk modulus of the element, GPa (rule of mixtures)
+    "G_el": "g_GPa",  # shear modulus of the element, GPa (rule of mixtures)
 }
 CHUNK_ROWS = 1_000_000
 

@@ -47,9 +47,19 @@ def check_elements(symbols: Sequence[str]) -> None:
 
 
 def property_matrix(symbols: Sequence[str], columns: Sequence[str] = PROPERTIES) -> np.ndarray:
-    """Array of shape (len(symbols), len(columns)) of elemental properties."""
+    """Array of shape (len(symbols), len(columns)) of elemental properties.
+
+    A few columns have gaps (no source gives Cs a shear modulus): asking for
+    one raises UnsupportedElementError naming the element and the column,
+    rather than letting a NaN reach a model.
+    """
     check_elements(symbols)
-    return _table().loc[list(symbols), list(columns)].to_numpy(dtype=np.float64)
+    block = _table().loc[list(symbols), list(columns)]
+    values = block.to_numpy(dtype=np.float64)
+    if np.isnan(values).any():
+        gaps = [f"{sym} ({col})" for sym, row in block.iterrows() for col in block.columns if pd.isna(row[col])]
+        raise UnsupportedElementError(f"no data for {', '.join(gaps)}; a model using these properties cannot score these elements")
+    return values
 
 
 def atomic_masses(symbols: Sequence[str]) -> np.ndarray:
