@@ -10,7 +10,7 @@ import typer
 
 def command(
     out_dir: Path = typer.Option(Path("."), "--out-dir", "-o", help="Directory for the PNG files."),
-    feature: str = typer.Option("r", help="Descriptor for the dependence plot (one of the model's inputs: VEC, Tm, chi, r, rho, G_el)."),
+    feature: str = typer.Option("r", help="Descriptor for the dependence plot (one of the model's inputs: VEC, Tm, chi, r, rho)."),
     background: int = typer.Option(100, help="Training alloys sampled as the SHAP background."),
     seed: int = typer.Option(0, help="Seed of the background (and --alloys) sample."),
     alloys: Optional[int] = typer.Option(None, "--alloys", help="Explain a seeded sample of this many training alloys (default: all)."),

@@ -37,7 +37,7 @@ def _forward(train, test, quick: bool, out: Path) -> dict:  # type: ignore[no-un
     from pcids.plots.forward import parity
 
     fe = dict(n_members=3, hidden_layer_sizes=(32, 32), epochs=200, calibration_folds=0) if quick else dict(calibration_folds=3)
-    # the paper's four descriptors (Figs. 3-5), not the shipped set with the mean density and shear modulus
+    # the paper's four descriptors (Figs. 3-5), not the shipped set with the mean density
     model = ElasticModel(G=ForwardEnsemble(**fe), K=ForwardEnsemble(**fe), features=PAPER_FEATURES).fit(train["formula"], train[["G", "K"]])
 
     res = {}

@@ -112,7 +112,7 @@ def command(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the full table to this CSV."),
     force: bool = typer.Option(False, "--force", help="Overwrite --out."),
     json_out: bool = typer.Option(False, "--json", help="Print the table as JSON."),
-    features: str = typer.Option("VEC,Tm,chi,r", help="Weighted-mean inputs (the paper's four; the shipped models add rho and G_el)."),
+    features: str = typer.Option("VEC,Tm,chi,r", help="Weighted-mean inputs (the paper's four; the shipped models add rho)."),
 ) -> None:
     """Grid-search the forward network by k-fold CV (paper Fig. S1), seeded, with a progress bar."""
     import torch
