@@ -92,6 +92,7 @@ from gfa_accuracy import folds
 from pcids.datasets import data_hash, load_gfa
 from pcids.elements import property_matrix
 from pcids.models._gfa_features import GFADescriptors
+from pcids.models._gfa_features import _stats as stats  # mean / deviation / min / max, as the package
 from pcids.models.gfa import gfa_labels
 
 NAME = "gfa_magpie_selection"
@@ -127,16 +128,6 @@ def magpie_matrix(elements: list[str], props: tuple[str, ...]) -> np.ndarray:
         v = np.where(np.isfinite(v), v, np.nanmean(v))
         cols.append(v[Z - 1])
     return np.column_stack(cols)
-
-
-def stats(A: np.ndarray, P: np.ndarray) -> np.ndarray:
-    """mean / weighted std / min / max over the elements present (rows of A sum to 1)."""
-    mean = A @ P
-    dev = np.sqrt(np.maximum(A @ P**2 - mean**2, 0.0))
-    present = A > 0
-    mins = np.column_stack([np.where(present, p, np.inf).min(axis=1) for p in P.T])
-    maxs = np.column_stack([np.where(present, p, -np.inf).max(axis=1) for p in P.T])
-    return np.column_stack([mean, dev, mins, maxs])
 
 
 def ward_features(A: np.ndarray, els: list[str]) -> np.ndarray:
