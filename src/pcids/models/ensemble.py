@@ -96,7 +96,7 @@ SHIPPED_STEM = "forward"
 #: 0.9822 / 0.9818 vs 0.9796 / 0.9825 (K); grouped 0.9799 / 0.9781 vs
 #: 0.9759 / 0.9764 (G), 0.9733 / 0.9785 vs 0.9720 / 0.9765 (K): ahead in six of
 #: eight, mean ~+0.0015, i.e. within split noise. The mean elemental bulk
-#: modulus K_el (with G_el, with or without density) lost on random splits in
+#: modulus K_el (with or without G_el and density) lost on random splits in
 #: every target x seed cell but one (K, seed 1, without density: 0.9816). G_el
 #: was then checked once on the reported seed-0
 #: splits (``forward_accuracy_*_gel.md``): random G 0.9862 vs 0.9865, K 0.9763
