@@ -30,7 +30,8 @@ ensemble, two inverse models):
 
 Result (``forward_speed.py``, run twice, two other jobs on the box, load
 2.2-4): paper K 21.1 and 21.7 s on one thread (CPU 20.7, 21.3 s), G 16.7 and
-15.7 s. Run alternately with the old code at load ~3.3: K 18.3 and 23.5 s
+15.7 s; on a quiet machine (load 0.2-1.5) K 16.9 s on one thread and 16.1 s
+on two, G 15.2 / 11.5 s. Run alternately with the old code at load ~3.3: K 18.3 and 23.5 s
 against 29.6 and 33.0 s. Per epoch (load ~2, minimum over blocks) 7.5 ms
 against the old loop's 11.4 ms before subnormals set in. Of an epoch's CPU
 time over a whole K fit (timers on every call, load 1.7), the two products
