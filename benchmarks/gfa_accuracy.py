@@ -39,6 +39,8 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -79,6 +81,28 @@ def folds(df: pd.DataFrame, protocol: str, seed: int, k: int = 5) -> list[tuple[
     y = gfa_labels(df)
     strat = np.where(y.isna(), 2, y.fillna(0)).astype(int)
     return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(df)), strat))
+
+
+def screen_setup(argv: Sequence[str], families: bool = False) -> SimpleNamespace:
+    """The common start of the ``gfa_*_selection.py`` screens.
+
+    ``argv`` is ``[script, seed, protocol, comma-separated variants, ...]``;
+    returns the merged table, its fraction matrix and features, labels,
+    log10 Dmax, systems and this benchmark's folds for that seed, with BLAS
+    held to one thread (the screens share a 2-core box).
+    """
+    limiter = threadpool_limits(1)
+    seed, protocol = int(argv[1]), argv[2]
+    df = load_gfa()
+    els = df.attrs["elements"]
+    A = df[els].to_numpy()
+    A = A / A.sum(1, keepdims=True)
+    return SimpleNamespace(
+        seed=seed, protocol=protocol, which=argv[3].split(","), limiter=limiter, df=df, els=els, A=A,
+        F=GFADescriptors(els, families=families).transform_matrix(A, els),
+        y=gfa_labels(df).to_numpy(), logd=np.log10(df["dmax_mm"].to_numpy()), sysg=df["system"].to_numpy(),
+        folds=folds(df, protocol, seed),  # the reported benchmark's folds, with another seed
+    )
 
 
 def youden(y: np.ndarray, s: np.ndarray) -> float:

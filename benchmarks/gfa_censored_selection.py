@@ -46,27 +46,19 @@ max_features 0.5) unless stated. Variants:
 ``krr<a>``             RBF kernel ridge (alpha a, gamma 1/n_features) on standardised features.
 """
 import sys, time, numpy as np
-from threadpoolctl import threadpool_limits
 from sklearn.ensemble import ExtraTreesRegressor, ExtraTreesClassifier
 from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold
-from pcids.datasets import load_gfa
 from pcids.evaluation import grouped_kfold
-from pcids.models._gfa_features import GFADescriptors
-from pcids.models.gfa import gfa_labels
-from gfa_accuracy import folds
-threadpool_limits(1)
-SEED = int(sys.argv[1]); PROTO = sys.argv[2]; WHICH = sys.argv[3].split(",")
-df = load_gfa(); els = df.attrs["elements"]
-A = df[els].to_numpy(); A = A / A.sum(1, keepdims=True)
-F = GFADescriptors(els, families=True).transform_matrix(A, els)
-y = gfa_labels(df).to_numpy(); logd = np.log10(df["dmax_mm"].to_numpy()); sysg = df["system"].to_numpy()
+from gfa_accuracy import screen_setup
+S = screen_setup(sys.argv, families=True)
+SEED, PROTO, WHICH = S.seed, S.protocol, S.which
+df, els, A, F, y, logd, sysg, outer = S.df, S.els, S.A, S.F, S.y, S.logd, S.sysg, S.folds
 cls = df["gfa_class"].to_numpy()
 rib = (cls == "ribbon glass") & ~np.isfinite(logd)
 bulk = (cls == "bulk glass") & ~np.isfinite(logd)
 cry = cls == "crystalline"
 glass = np.where(cls == "crystalline", 0, 1)
-outer = folds(df, PROTO, SEED)  # the reported benchmark's folds, with another seed
 
 
 def ETR(**kw):

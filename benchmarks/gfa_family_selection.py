@@ -17,24 +17,17 @@ same with N trees in the glass forest, ``c_mixmlN_<X>`` = with
 min_samples_leaf N in the glass forest (smaller forests, faster scoring).
 """
 import sys, time, numpy as np
-from threadpoolctl import threadpool_limits
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 from sklearn.metrics import roc_auc_score, r2_score
-from pcids.datasets import load_gfa
-from pcids.models._gfa_features import FAMILIES as PACKAGE_FAMILIES, GFADescriptors
-from pcids.models.gfa import gfa_labels
-from gfa_accuracy import folds
-threadpool_limits(1)
-SEED = int(sys.argv[1]); PROTO = sys.argv[2]; WHICH = sys.argv[3].split(",")
-df = load_gfa(); els = df.attrs["elements"]
+from pcids.models._gfa_features import FAMILIES as PACKAGE_FAMILIES
+from gfa_accuracy import screen_setup
+S = screen_setup(sys.argv)
+SEED, PROTO, WHICH = S.seed, S.protocol, S.which
+df, els, A, F, y, logd, sysg, outer = S.df, S.els, S.A, S.F, S.y, S.logd, S.sysg, S.folds
 FAMILIES = {k: [e for e in v if e in els] for k, v in PACKAGE_FAMILIES.items()}  # the shipped families, on the data's elements
 assert sorted(sum(FAMILIES.values(), [])) == sorted(els), set(els) ^ set(sum(FAMILIES.values(), []))
-A = df[els].to_numpy(); A = A / A.sum(1, keepdims=True)
-F = GFADescriptors(els).transform_matrix(A, els)
 FAM = np.column_stack([A[:, [els.index(e) for e in v]].sum(1) for v in FAMILIES.values()])
 X = {"base": F, "fam": np.column_stack([F, FAM]), "famn": np.column_stack([F, FAM, (A > 0).sum(1), A.max(1)])}
-y = gfa_labels(df).to_numpy(); logd = np.log10(df["dmax_mm"].to_numpy()); sysg = df["system"].to_numpy()
-outer = folds(df, PROTO, SEED)  # the reported benchmark's folds, with another seed
 res = {}
 for f, (tr, te) in enumerate(outer):
     trl = tr[np.isfinite(y[tr])]; tel = te[np.isfinite(y[te])]

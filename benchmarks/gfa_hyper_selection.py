@@ -7,22 +7,14 @@ forest ROC-AUC for ``c_*``, R² of log10(Dmax) for ``r_*``). Variants are the
 keys of CLF / REG below (``c_base`` / ``r_base`` = shipped settings).
 """
 import sys, time, numpy as np
-from threadpoolctl import threadpool_limits
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 from sklearn.metrics import roc_auc_score, r2_score
-from pcids.datasets import load_gfa
-from pcids.models._gfa_features import GFADescriptors
-from pcids.models.gfa import gfa_labels
-from gfa_accuracy import folds
-threadpool_limits(1)
-SEED = int(sys.argv[1]); PROTO = sys.argv[2]; WHICH = sys.argv[3].split(",")
-df = load_gfa(); els = df.attrs["elements"]
-A = df[els].to_numpy(); A = A / A.sum(1, keepdims=True)
-F = GFADescriptors(els).transform_matrix(A, els)
+from gfa_accuracy import screen_setup
+S = screen_setup(sys.argv)
+SEED, PROTO, WHICH = S.seed, S.protocol, S.which
+df, els, A, F, y, logd, sysg, outer = S.df, S.els, S.A, S.F, S.y, S.logd, S.sysg, S.folds
 NDESC = F.shape[1] - len(els)
-y = gfa_labels(df).to_numpy(); logd = np.log10(df["dmax_mm"].to_numpy()); sysg = df["system"].to_numpy()
 ndm = df["n_dmax"].to_numpy(float); cls = df["gfa_class"].to_numpy()
-outer = folds(df, PROTO, SEED)  # the reported benchmark's folds, with another seed
 def C(n=60, **kw):
     p = dict(min_samples_leaf=2, max_features="sqrt", class_weight="balanced_subsample", n_jobs=1, random_state=SEED); p.update(kw)
     return ExtraTreesClassifier(n, **p)

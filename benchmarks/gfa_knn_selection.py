@@ -15,22 +15,14 @@ classifier's neighbour features); ``c_knnonly`` = the distance-weighted kNN
 label mean alone; ``c_blendW`` = ET margin + W * logit(kNN label mean).
 """
 import sys, time, numpy as np
-from threadpoolctl import threadpool_limits
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 from sklearn.metrics import roc_auc_score, r2_score, pairwise_distances
-from pcids.datasets import load_gfa
-from pcids.models._gfa_features import GFADescriptors
-from pcids.models.gfa import gfa_labels
-from gfa_accuracy import folds
-threadpool_limits(1)
-SEED = int(sys.argv[1]); PROTO = sys.argv[2]; WHICH = sys.argv[3].split(",")
+from gfa_accuracy import screen_setup
+S = screen_setup(sys.argv)
+SEED, PROTO, WHICH = S.seed, S.protocol, S.which
+df, els, A, F, y, logd, sysg, outer = S.df, S.els, S.A, S.F, S.y, S.logd, S.sysg, S.folds
 K = int(sys.argv[4]) if len(sys.argv) > 4 else 5
-df = load_gfa(); els = df.attrs["elements"]
-A = df[els].to_numpy(); A = A / A.sum(1, keepdims=True)
-F = GFADescriptors(els).transform_matrix(A, els)
 D = pairwise_distances(A, metric="manhattan").astype(np.float32)
-y = gfa_labels(df).to_numpy(); logd = np.log10(df["dmax_mm"].to_numpy()); sysg = df["system"].to_numpy()
-outer = folds(df, PROTO, SEED)  # the reported benchmark's folds, with another seed
 
 def nbr(Q, R, vals, mode, k=K, pos=None):
     """Neighbour features of rows Q against reference rows R (values vals of R)."""

@@ -19,22 +19,14 @@ the classifier (label noise: composition-spread sources call castable alloys
 ribbon glasses).
 """
 import sys, time, numpy as np
-from threadpoolctl import threadpool_limits
 from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
-from pcids.datasets import load_gfa
-from pcids.models._gfa_features import GFADescriptors
-from pcids.models.gfa import gfa_labels
-from gfa_accuracy import folds
-threadpool_limits(1)
-SEED = int(sys.argv[1]); PROTO = sys.argv[2]; WHICH = sys.argv[3].split(",")
-df = load_gfa(); els = df.attrs["elements"]
-A = df[els].to_numpy(); A = A / A.sum(1, keepdims=True)
-F = GFADescriptors(els, families=True).transform_matrix(A, els)
-y = gfa_labels(df).to_numpy(); sysg = df["system"].to_numpy()
+from gfa_accuracy import screen_setup
+S = screen_setup(sys.argv, families=True)
+SEED, PROTO, WHICH = S.seed, S.protocol, S.which
+df, els, A, F, y, logd, sysg, outer = S.df, S.els, S.A, S.F, S.y, S.logd, S.sysg, S.folds
 glass = (df["gfa_class"] != "crystalline").to_numpy().astype(int)
-outer = folds(df, PROTO, SEED)  # the reported benchmark's folds, with another seed
 res = {}; hits = []
 for f, (tr, te) in enumerate(outer):
     trl = tr[np.isfinite(y[tr])]; tel = te[np.isfinite(y[te])]
@@ -51,8 +43,8 @@ for f, (tr, te) in enumerate(outer):
     for name in WHICH:
         if name.startswith("reg") and regp is None:
             from sklearn.ensemble import ExtraTreesRegressor
-            logd_ = np.log10(df["dmax_mm"].to_numpy()); trm = tr[np.isfinite(logd_[tr])]
-            regp = ExtraTreesRegressor(60, min_samples_leaf=2, max_features=0.5, n_jobs=1, random_state=SEED).fit(F[trm], logd_[trm]).predict(F[tel])
+            trm = tr[np.isfinite(S.logd[tr])]
+            regp = ExtraTreesRegressor(60, min_samples_leaf=2, max_features=0.5, n_jobs=1, random_state=SEED).fit(F[trm], S.logd[trm]).predict(F[tel])
         if name == "base":
             s = z
         elif name.startswith("reg"):

@@ -10,22 +10,14 @@ boosting (300 x 15 leaves, lr 0.03, min leaf 10); ``r_knn`` = distance-weighted
 ``r_nofrac_mf1`` = descriptors only, max_features 1.0.
 """
 import sys, time, numpy as np
-from threadpoolctl import threadpool_limits
 from sklearn.ensemble import ExtraTreesRegressor, HistGradientBoostingRegressor
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.metrics import r2_score
-from pcids.datasets import load_gfa
-from pcids.models._gfa_features import GFADescriptors
-from pcids.models.gfa import gfa_labels
-from gfa_accuracy import folds
-threadpool_limits(1)
-SEED = int(sys.argv[1]); PROTO = sys.argv[2]; WHICH = sys.argv[3].split(",")
-df = load_gfa(); els = df.attrs["elements"]
-A = df[els].to_numpy(); A = A / A.sum(1, keepdims=True)
-F = GFADescriptors(els).transform_matrix(A, els)
+from gfa_accuracy import screen_setup
+S = screen_setup(sys.argv)
+SEED, PROTO, WHICH = S.seed, S.protocol, S.which
+df, els, A, F, y, logd, sysg, outer = S.df, S.els, S.A, S.F, S.y, S.logd, S.sysg, S.folds
 NDESC = F.shape[1] - len(els)
-y = gfa_labels(df).to_numpy(); logd = np.log10(df["dmax_mm"].to_numpy()); sysg = df["system"].to_numpy()
-outer = folds(df, PROTO, SEED)  # the reported benchmark's folds, with another seed
 res = {}
 for f, (tr, te) in enumerate(outer):
     trm = tr[np.isfinite(logd[tr])]; tem = te[np.isfinite(logd[te])]

@@ -15,27 +15,19 @@ protocols. Variants: ``c_base`` / ``r_base`` = shipped settings; ``c_sub`` /
 supersets.
 """
 import sys, time, numpy as np
-from threadpoolctl import threadpool_limits
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 from sklearn.metrics import roc_auc_score, r2_score
-from pcids.datasets import load_gfa
-from pcids.models._gfa_features import GFADescriptors
-from pcids.models.gfa import gfa_labels
-from gfa_accuracy import folds
-threadpool_limits(1)
-SEED = int(sys.argv[1]); PROTO = sys.argv[2]; WHICH = sys.argv[3].split(",")
-df = load_gfa(); els = df.attrs["elements"]
-A = df[els].to_numpy(); A = A / A.sum(1, keepdims=True)
-F = GFADescriptors(els).transform_matrix(A, els)
+from gfa_accuracy import screen_setup
+S = screen_setup(sys.argv)
+SEED, PROTO, WHICH = S.seed, S.protocol, S.which
+df, els, A, F, y, logd, sysg, outer = S.df, S.els, S.A, S.F, S.y, S.logd, S.sysg, S.folds
 P = A > 0
-y = gfa_labels(df).to_numpy(); logd = np.log10(df["dmax_mm"].to_numpy()); sysg = df["system"].to_numpy()
 usys, sys_idx = np.unique(sysg, return_inverse=True)
 SP = np.zeros((len(usys), len(els)), bool); SP[sys_idx] = P          # element set per system
 size = SP.sum(1)
 # sub[s, t] = system t is a proper subset of system s
 inter = SP.astype(np.int32) @ SP.T.astype(np.int32)
 SUB = (inter == size[None, :]) & (size[None, :] < size[:, None])
-outer = folds(df, PROTO, SEED)  # the reported benchmark's folds, with another seed
 
 def set_feats(tr, sup=False, lab_only=False):
     """Per-system statistics of the training rows tr, then sub/super-set features for every system."""

@@ -21,6 +21,23 @@ SMALL = dict(n_estimators=12, calibration_folds=3)
 SMALL_HGB = dict(estimator="hgb", max_iter=5, learning_rate=0.3, calibration_folds=3, element_fractions=False)
 
 
+FORMS = ["Zr41.2Ti13.8Cu12.5Ni10Be22.5", "Cu46Zr46Al8", "Fe80B20"]
+
+
+def _reload_then_tamper(m: GFAModel, stem, hyperparameter: str, value, match: str) -> GFAModel:
+    """Save and reload ``m`` (same Dmax predictions); then a file whose metadata sets
+    ``hyperparameter`` to ``value`` must be refused with ``match``. Returns the reloaded model."""
+    m.save(stem)
+    r = GFAModel.load(stem)
+    np.testing.assert_array_equal(r.predict_dmax(FORMS).to_numpy(), m.predict_dmax(FORMS).to_numpy())
+    js = stem.with_suffix(".json")
+    meta = json.loads(js.read_text())
+    js.write_text(json.dumps({**meta, "hyperparameters": {**meta["hyperparameters"], hyperparameter: value}}))
+    with pytest.raises(ModelFileError, match=match):
+        GFAModel.load(stem)
+    return r
+
+
 @lru_cache(maxsize=1)
 def _split():
     df = load_gfa()
@@ -282,18 +299,11 @@ def test_family_features_and_glass_forest(tmp_path):
     # the calibrated probability reads classifier log-odds + log P(glass)
     np.testing.assert_allclose(m.predict_proba_matrix(A, els), m._calibrate(m.classifier_.margin(F) + logg), rtol=1e-12)
     assert not np.allclose(m.predict_proba_matrix(A, els), m._calibrate(m.classifier_.margin(F)))
-    m.save(tmp_path / "fg")
-    r = GFAModel.load(tmp_path / "fg")
-    assert r.glass_forest and r.family_features
-    forms = ["Zr41.2Ti13.8Cu12.5Ni10Be22.5", "Cu46Zr46Al8", "Fe80B20"]
-    np.testing.assert_array_equal(r.predict_proba(forms), m.predict_proba(forms))
-    np.testing.assert_array_equal(r.predict_dmax(forms).to_numpy(), m.predict_dmax(forms).to_numpy())
     # a file whose metadata disagrees with its arrays is refused
-    js = (tmp_path / "fg").with_suffix(".json")
-    meta = json.loads(js.read_text())
-    js.write_text(json.dumps({**meta, "hyperparameters": {**meta["hyperparameters"], "glass_forest": False}}))
-    with pytest.raises(ModelFileError, match="glass forest"):
-        GFAModel.load(tmp_path / "fg")
+    r = _reload_then_tamper(m, tmp_path / "fg", "glass_forest", False, "glass forest")
+    assert r.glass_forest and r.family_features
+    forms = FORMS
+    np.testing.assert_array_equal(r.predict_proba(forms), m.predict_proba(forms))
     # a file written before these options existed (no such hyperparameters) loads without them
     old = GFAModel(**SMALL, family_features=False, glass_forest=False).fit(_split()[0].iloc[:600])
     old.save(tmp_path / "old")
@@ -335,16 +345,8 @@ def test_dmax_glass_forest_feeds_the_regressor_from_unmeasured_alloys(tmp_path):
     assert s.regressor_.n_features == n_feat + 2
     Fs = s._features(A, els)
     np.testing.assert_allclose(np.log10(s.predict_dmax_matrix(A, els)), s.regressor_.raw(np.column_stack([Fs, s._margin(Fs), _log_glass(s.dmax_glass_, Fs)])), rtol=1e-12)
-    m.save(tmp_path / "dg")
-    r = GFAModel.load(tmp_path / "dg")
+    r = _reload_then_tamper(m, tmp_path / "dg", "dmax_glass_forest", False, "Dmax glass forest")
     assert r.dmax_glass_forest
-    forms = ["Zr41.2Ti13.8Cu12.5Ni10Be22.5", "Cu46Zr46Al8", "Fe80B20"]
-    np.testing.assert_array_equal(r.predict_dmax(forms).to_numpy(), m.predict_dmax(forms).to_numpy())
-    js = (tmp_path / "dg").with_suffix(".json")
-    meta = json.loads(js.read_text())
-    js.write_text(json.dumps({**meta, "hyperparameters": {**meta["hyperparameters"], "dmax_glass_forest": False}}))
-    with pytest.raises(ModelFileError, match="Dmax glass forest"):
-        GFAModel.load(tmp_path / "dg")
     with pytest.raises(PcidsError, match="dmax_glass_forest"):
         GFAModel(**SMALL, glass_forest=False, dmax_glass_forest=True).fit(df["formula"], gfa_labels(df).to_numpy(), dmax_mm=df["dmax_mm"].to_numpy())
 
@@ -375,19 +377,11 @@ def test_dmax_ground_state_features_reach_only_the_regressor(tmp_path):
     # with the stacked margin the regressor reads [features incl. ground state, margin]
     s = GFAModel(**SMALL, dmax_ground_state=True, stack_classifier=True).fit(df)
     np.testing.assert_allclose(np.log10(s.predict_dmax_matrix(A, els)), s.regressor_.raw(np.column_stack([F, s._margin(F)])), rtol=1e-12)
-    m.save(tmp_path / "gs")
-    r = GFAModel.load(tmp_path / "gs")
-    assert r.dmax_ground_state
-    forms = ["Zr41.2Ti13.8Cu12.5Ni10Be22.5", "Cu46Zr46Al8", "Fe80B20"]
-    np.testing.assert_array_equal(r.predict_dmax(forms).to_numpy(), m.predict_dmax(forms).to_numpy())
-    np.testing.assert_array_equal(r.predict_proba(forms), base.predict_proba(forms))
-    np.testing.assert_array_equal(r.domain_check(forms), base.domain_check(forms))
     # a file whose hyperparameters drop the option no longer matches its feature list
-    js = (tmp_path / "gs").with_suffix(".json")
-    meta = json.loads(js.read_text())
-    js.write_text(json.dumps({**meta, "hyperparameters": {**meta["hyperparameters"], "dmax_ground_state": False}}))
-    with pytest.raises(ModelFileError, match="feature list"):
-        GFAModel.load(tmp_path / "gs")
+    r = _reload_then_tamper(m, tmp_path / "gs", "dmax_ground_state", False, "feature list")
+    assert r.dmax_ground_state
+    np.testing.assert_array_equal(r.predict_proba(FORMS), base.predict_proba(FORMS))
+    np.testing.assert_array_equal(r.domain_check(FORMS), base.domain_check(FORMS))
 
 
 def test_dmax_hgb_blend_mixes_boosted_trees_into_the_regressor(tmp_path):
@@ -415,16 +409,8 @@ def test_dmax_hgb_blend_mixes_boosted_trees_into_the_regressor(tmp_path):
     np.testing.assert_allclose(m.dmax_hgb_.raw(F), ref.predict(F), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(np.log10(d), 0.75 * m.regressor_.raw(F) + 0.25 * ref.predict(F), rtol=1e-10)
     assert not np.array_equal(m.residual_quantiles_, base.residual_quantiles_)  # the range comes from the blend too
-    m.save(tmp_path / "hb")
-    r = GFAModel.load(tmp_path / "hb")
+    r = _reload_then_tamper(m, tmp_path / "hb", "dmax_hgb_blend", 0.0, "boosted trees")
     assert r.dmax_hgb_blend == 0.25
-    forms = ["Zr41.2Ti13.8Cu12.5Ni10Be22.5", "Cu46Zr46Al8", "Fe80B20"]
-    np.testing.assert_array_equal(r.predict_dmax(forms).to_numpy(), m.predict_dmax(forms).to_numpy())
-    js = (tmp_path / "hb").with_suffix(".json")
-    meta = json.loads(js.read_text())
-    js.write_text(json.dumps({**meta, "hyperparameters": {**meta["hyperparameters"], "dmax_hgb_blend": 0.0}}))
-    with pytest.raises(ModelFileError, match="boosted trees"):
-        GFAModel.load(tmp_path / "hb")
     for bad in (-0.1, 1.5, "half"):
         with pytest.raises(PcidsError, match="dmax_hgb_blend"):
             GFAModel(dmax_hgb_blend=bad).fit(df)
