@@ -86,7 +86,6 @@ class DropoutMasks:
         self._threshold = int(round(self.p * 65536))
         self._scale = np.float32(65536.0 / (65536 - self._threshold))
         self._rng = np.random.default_rng(int(seed))
-
         self._half_word = False  # a 32-bit half of a PCG64 output is buffered by numpy
 
     def factors(self, shape: tuple[int, ...], out: np.ndarray | None = None) -> np.ndarray:
