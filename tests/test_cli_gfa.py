@@ -18,6 +18,16 @@ def test_gfa_prints_probability_dmax_and_range():
     assert r.exit_code == 0, r.output
     assert "Glass-forming ability" in r.output and "Zr41.2Be22.5Ti13.8Cu12.5Ni10" in r.output
     assert "yes" in r.output and "no" in r.output
+    wide = runner.invoke(app, ["gfa", "Ag15Cu49Fe36"], env={"COLUMNS": "200"})
+    assert "Dmax if glass (mm)" in wide.output and "not a bulk glass" in wide.output
+
+
+def test_gfa_dmax_agrees_with_the_probability():
+    """The issue's example: P ~ 6e-8 used to sit beside Dmax = 3.3 mm."""
+    r = runner.invoke(app, ["gfa", "Ag15Cu49Fe36", "--json"])
+    assert r.exit_code == 0, r.output
+    rec = json.loads(r.stdout)[0]
+    assert rec["p_bulk_glass"] < 1e-3 and rec["dmax_mm"] == 0.0 and rec["dmax_if_glass_mm"] > 2.0
 
 
 def test_gfa_json_matches_the_library():
@@ -27,9 +37,13 @@ def test_gfa_json_matches_the_library():
     m = load_gfa_model()
     p = m.predict_proba(["Cu46Zr46Al8", "Pd40Ni40P20"])
     d = m.predict_dmax(["Cu46Zr46Al8", "Pd40Ni40P20"])
+    g = m.predict_gfa(["Cu46Zr46Al8", "Pd40Ni40P20"])
     np.testing.assert_allclose([x["p_bulk_glass"] for x in rec], p)
-    np.testing.assert_allclose([x["dmax_mm"] for x in rec], d["dmax_mm"])
-    assert all(x["dmax_low"] < x["dmax_mm"] < x["dmax_high"] for x in rec)
+    np.testing.assert_allclose([x["dmax_mm"] for x in rec], g["dmax_mm"])
+    np.testing.assert_allclose([x["dmax_if_glass_mm"] for x in rec], d["dmax_mm"])  # the regressor, named as such
+    assert all(x["dmax_low"] <= x["dmax_mm"] <= x["dmax_high"] for x in rec)
+    assert all(x["dmax_if_glass_low"] < x["dmax_if_glass_mm"] < x["dmax_if_glass_high"] for x in rec)
+    assert all((x["dmax_mm"] >= 2.0) == (x["p_bulk_glass"] >= 0.5) for x in rec)
     assert [x["in_domain"] for x in rec] == [True, True] and rec[0]["threshold_mm"] == 2.0
 
 
@@ -52,7 +66,9 @@ def test_gfa_file_and_csv_output(tmp_path):
     out = tmp_path / "out.csv"
     r = runner.invoke(app, ["gfa", "--file", str(src), "--out", str(out)])
     assert r.exit_code == 0, r.output
-    assert out.read_text().splitlines()[0] == "formula,p_bulk_glass,bulk_glass,dmax_mm,dmax_low,dmax_high,in_domain"
+    assert out.read_text().splitlines()[0] == (
+        "formula,p_bulk_glass,bulk_glass,dmax_mm,dmax_low,dmax_high,dmax_if_glass_mm,dmax_if_glass_low,dmax_if_glass_high,in_domain"
+    )
     again = runner.invoke(app, ["gfa", "Cu50Zr50", "--out", str(out)])
     assert again.exit_code == 1 and "--force" in again.stderr
 

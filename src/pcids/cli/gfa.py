@@ -22,8 +22,12 @@ def command(
 
     The probability is calibrated on alloy systems held out during training;
     "bulk glass?" applies the operating point that maximised balanced accuracy.
-    Dmax is what the regressor expects if the alloy is a glass former. Alloys
-    outside the training domain are flagged and explained on stderr.
+    Dmax is one quantity consistent with that probability: the median of the
+    mixture "does not reach the threshold" (probability 1 - P) / "a rod of the
+    regressor's size" (P), so it reaches the threshold exactly when P >= 0.5
+    and is 0 below; "Dmax if glass" is the regressor's diameter should the
+    alloy be a glass former. Alloys outside the training domain are flagged
+    and explained on stderr.
     """
     from pcids.cli._common import console, gather_formulas, print_json, warnings_to_stderr
 
@@ -33,13 +37,10 @@ def command(
 
     m = GFAModel.load(model) if model is not None else load_gfa_model()
     with warnings_to_stderr():
-        p = m.predict_proba(items)
-        d = m.predict_dmax(items)
+        df = m.predict_gfa(items)
     in_domain = m.domain_check(items)
     thr = float(m.threshold_mm)
-    df = d.copy()
-    df.insert(0, "p_bulk_glass", p)
-    df.insert(1, "bulk_glass", p >= m.decision_threshold_)
+    df.insert(1, "bulk_glass", df["p_bulk_glass"] >= m.decision_threshold_)
     df["in_domain"] = in_domain
     if out is not None:
         df.to_csv(out)
@@ -54,7 +55,7 @@ def command(
     from rich.table import Table
 
     table = Table(title=f"Glass-forming ability (decision at P >= {m.decision_threshold_:.2f})")
-    for name in ("alloy", f"P(Dmax >= {thr:g} mm)", f"bulk glass >= {thr:g} mm?", "Dmax (mm)", "~68 % range (mm)", "in domain"):
+    for name in ("alloy", f"P(Dmax >= {thr:g} mm)", f"bulk glass >= {thr:g} mm?", "Dmax (mm)", "~68 % range (mm)", "Dmax if glass (mm)", "in domain"):
         if name == "alloy":
             table.add_column(name, no_wrap=True, min_width=max(len(f) for f in df.index))
         else:
@@ -66,6 +67,12 @@ def command(
             "yes" if r.bulk_glass else "no",
             f"{r.dmax_mm:.2g}",
             f"{r.dmax_low:.2g} - {r.dmax_high:.2g}",
+            f"{r.dmax_if_glass_mm:.2g}",
             "yes" if r.in_domain else "[red]no[/]",
         )
     console.print(table)
+    console.print(
+        f"[dim]Dmax: the median diameter given P (0 = below {thr:g} mm, not a bulk glass); "
+        "Dmax if glass: the regressor's diameter should the alloy form a glass.[/]",
+        highlight=False,
+    )

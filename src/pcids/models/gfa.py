@@ -255,6 +255,7 @@ from pcids.descriptors import composition_matrix
 from pcids.elements import check_elements
 from pcids.errors import ExtrapolationWarning, ModelFileError, NotFittedError, PcidsError
 from pcids.models._gfa_features import GROUND_STATE_FEATURES, GFADescriptors, pair_enthalpy_matrix
+from pcids.models.dmax_mixture import exceedance, mixture_quantile, sigma_from_quantiles
 
 __all__ = ["GFAModel", "gfa_labels", "load_gfa_model", "SHIPPED_STEM"]
 
@@ -962,6 +963,63 @@ class GFAModel(BaseEstimator):
         lo, hi = self.residual_quantiles_
         return pd.DataFrame(
             {"dmax_mm": 10.0**log_d, "dmax_low": 10.0 ** (log_d + lo), "dmax_high": 10.0 ** (log_d + hi)},
+            index=pd.Index([c.formula for c in comps], name="formula"),
+        )
+
+    # -- one consistent Dmax (pcids.models.dmax_mixture) -------------------
+
+    @property
+    def dmax_sigma_(self) -> float:
+        """Spread (log10 units) of the regressor's out-of-fold residuals: its 16th-84th percentile half-width."""
+        self._check_fitted()
+        return sigma_from_quantiles(*self.residual_quantiles_)
+
+    def dmax_from(self, p: np.ndarray, dmax_if_glass: np.ndarray, level: float = 0.5) -> np.ndarray:
+        """The consistent Dmax (mm; ``level`` 0.5: the median) from P(Dmax >= threshold) and the regressor's diameter.
+
+        0 where the quantile falls among the alloys that do not reach the
+        threshold; at the median, >= ``threshold_mm`` exactly where p >= 0.5.
+        """
+        return mixture_quantile(p, dmax_if_glass, float(self.threshold_mm), self.dmax_sigma_, level)
+
+    def dmax_exceedance(self, p: np.ndarray, dmax_if_glass: np.ndarray, x_mm: float) -> np.ndarray:
+        """P(Dmax >= x_mm) for x_mm >= ``threshold_mm``: what an "at least x mm" constraint should be met with."""
+        return exceedance(p, dmax_if_glass, float(x_mm), float(self.threshold_mm), self.dmax_sigma_)
+
+    def predict_gfa_matrix(self, A: np.ndarray, elements: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(P(Dmax >= threshold), Dmax, Dmax_if_glass) for a fraction matrix, one featurisation, no warnings.
+
+        ``Dmax`` is the consistent one (:meth:`dmax_from`), for tables,
+        objectives and constraints; ``Dmax_if_glass`` the regressor's
+        diameter should the alloy be a glass former.
+        """
+        p, d = self.predict_matrix(A, elements)
+        return p, self.dmax_from(p, d), d
+
+    def predict_gfa(self, compositions: Any) -> pd.DataFrame:
+        """Every GFA output per alloy, indexed by formula; warns outside the training domain.
+
+        Columns: ``p_bulk_glass`` (P(Dmax >= threshold)), ``dmax_mm`` (the
+        consistent Dmax: the median of the mixture), ``dmax_low`` /
+        ``dmax_high`` (its 16th / 84th percentiles, 0 when they fall below
+        the threshold), ``dmax_if_glass_mm`` with ``dmax_if_glass_low`` /
+        ``dmax_if_glass_high`` (the regressor's ~68 % range).
+        """
+        self._check_fitted()
+        A, elements, comps = self._matrix(compositions)
+        self._warn_domain(A, elements, comps)
+        p, d = self.predict_matrix(A, elements)
+        lo, hi = self.residual_quantiles_
+        return pd.DataFrame(
+            {
+                "p_bulk_glass": p,
+                "dmax_mm": self.dmax_from(p, d),
+                "dmax_low": self.dmax_from(p, d, 0.16),
+                "dmax_high": self.dmax_from(p, d, 0.84),
+                "dmax_if_glass_mm": d,
+                "dmax_if_glass_low": d * 10.0**lo,
+                "dmax_if_glass_high": d * 10.0**hi,
+            },
             index=pd.Index([c.formula for c in comps], name="formula"),
         )
 
