@@ -326,12 +326,20 @@ class KnnMasses:
         return out
 
 
+def lattice_sample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Uniform simplex points on the 1 at.% lattice, every element >= 1 at.% (largest remainder)."""
+    free = 100 - n
+    x = rng.dirichlet(np.ones(n), size=size) * free
+    A = np.floor(x)
+    short = (free - A.sum(axis=1)).astype(int)
+    rank = np.argsort(np.argsort(-(x - A), axis=1, kind="stable"), axis=1, kind="stable")
+    A += rank < short[:, None]
+    return A + 1.0
+
+
 def run_random_tol(fwd: Any, elements: list[str], G: float, K: float, rng: np.random.Generator) -> tuple[list[dict[str, float]], bool]:
     """k random lattice compositions the forward model puts within tolerance (fallback: the k lowest errors)."""
-    from pcids.models.inverse import round_to_step
-
-    raw = rng.dirichlet(np.ones(len(elements)), size=N_RANDOM) * 100.0
-    A = np.array([round_to_step(r, 1.0) for r in raw]) if len(elements) > 1 else raw
+    A = lattice_sample(len(elements), N_RANDOM, rng)
     err = predicted_error(fwd, elements, A, G, K)
     ok = np.flatnonzero(err <= TOLERANCE)
     if len(ok) >= 1:
@@ -402,7 +410,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Every held-out alloy of the protocol's 5 folds -> {"summary": per method, "rows": per alloy}.
 
-    ``limit``: the first N test alloys of each fold (quick looks; the figures then are not comparable).
+    ``limit``: N test alloys of each fold, a seeded sample (quick looks; the figures then are not comparable).
     ``baselines=False`` runs ``design`` only (the predictor, same call, is kept: it is nearly free).
     """
     from pcids.composition import Composition
@@ -423,8 +431,8 @@ def evaluate(
         train_df = df.iloc[tr]
         test_df = df.iloc[te]
         test_df = test_df[test_df["G"].notna() & test_df["K"].notna()]
-        if limit is not None:
-            test_df = test_df.head(limit)
+        if limit is not None and limit < len(test_df):  # a seeded, fold-specific sample (the data are sorted by G)
+            test_df = test_df.sample(n=limit, random_state=1000 * seed + k).sort_index()
         gfa_df = gfa_training_frame(gfa_all, df.iloc[te], protocol)
         models = fold_models(protocol, seed, k, train_df, gfa_df, quick=quick, log=log)
         fwd, inv, _ = models
@@ -523,7 +531,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--variant", default="shipped", choices=sorted(VARIANTS))
     ap.add_argument("--seed", type=int, default=0, help="0 reports; 1 and 2 are for selection")
     ap.add_argument("--protocols", default="random,grouped")
-    ap.add_argument("--limit", type=int, default=None, help="first N held-out alloys per fold")
+    ap.add_argument("--limit", type=int, default=None, help="N held-out alloys per fold (seeded sample)")
     ap.add_argument("--quick", action="store_true", help="tiny models (smoke test)")
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--train-only", action="store_true", help="fill the model cache and stop")
