@@ -72,7 +72,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, machine  # noqa: E402
+from _common import RESULTS, choices, command_line, machine  # noqa: E402
 
 #: Named keyword sets for ``pcids.design.design`` (``--variant``).
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -536,11 +536,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--train-only", action="store_true", help="fill the model cache and stop")
     args = ap.parse_args(argv)
-    protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
-    for p in protocols:
-        if p not in PROTOCOLS:
-            ap.error(f"unknown protocol {p!r}; choose from {PROTOCOLS}")
-    command = "nice -n 10 python benchmarks/design_recovery.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    protocols = choices(ap, args.protocols, PROTOCOLS, "protocol")
+    command = command_line(__file__, argv)
     t0 = time.perf_counter()
     if args.train_only:
         from pcids.datasets import load_gfa

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, machine  # noqa: E402
+from _common import RESULTS, choices, command_line, machine  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBSET_ALLOY = ("Zr36Be20.5Ti14Cu12.5Fe12Ni5", 34.0, 113.4)  # load_elastic(): measured G, K
@@ -184,11 +184,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--cases", default="case,9,12")
     args = ap.parse_args(argv)
-    names = [c.strip() for c in args.cases.split(",") if c.strip()]
-    for n in names:
-        if n not in CASES:
-            ap.error(f"unknown case {n!r}; choose from {sorted(CASES)}")
-    command = "nice -n 10 python benchmarks/design_speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    names = choices(ap, args.cases, CASES, "case")
+    command = command_line(__file__, argv)
     load_start = os.getloadavg()
     results = [measure(n, args.repeats) for n in names]
     md = markdown(results, command)
