@@ -36,7 +36,7 @@ def test_json_for_several_formulas_matches_the_library():
     lib = load_elastic_model().predict([VIT1, "Cu50Zr50"])
     for rec, (_, row) in zip(records, lib.iterrows()):
         for k in ("G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std"):
-            assert rec[k] == pytest.approx(row[k])
+            assert rec[k] == pytest.approx(row[k], rel=1e-4)  # float32 networks
         assert rec["in_domain"] is True
 
 
