@@ -1,6 +1,6 @@
 """Screen element-family fractions for the GFA model on selection folds (seed 1; gfa_accuracy.py reports seed 0).
 
-Run: python benchmarks/gfa_family_selection.py SEED {grouped|stratified} VARIANT[,VARIANT...]
+Run: python benchmarks/screens/gfa_family_selection.py SEED {grouped|stratified} VARIANT[,VARIANT...]
 
 Inoue's empirical BMG families are built from element *classes* (early /
 late transition metals, lanthanides, simple metals, metalloids), e.g. ETM-LTM
@@ -20,7 +20,7 @@ import sys, time, numpy as np
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 from sklearn.metrics import roc_auc_score, r2_score
 from pcids.models._gfa_features import FAMILIES as PACKAGE_FAMILIES
-from gfa_accuracy import screen_setup
+from _setup import screen_setup
 S = screen_setup(sys.argv)
 SEED, PROTO, WHICH = S.seed, S.protocol, S.which
 df, els, A, F, y, logd, sysg, outer = S.df, S.els, S.A, S.F, S.y, S.logd, S.sysg, S.folds
