@@ -94,14 +94,16 @@ def create_app(limits: Limits | None = None) -> FastAPI:
     async def health(request: Request) -> dict[str, Any]:
         return {"status": "ok", "searches": request.app.state.gate.state()}
 
-    @app.get("/api/info", summary="Supported elements, design targets and this server's limits")
+    @app.get("/api/info", summary="Elements with data (and those in the training data), design targets and this server's limits")
     async def info() -> dict[str, Any]:
         from pcids.design import TARGETS
+        from pcids.elements import supported_elements
         from pcids.models.ensemble import load_elastic_model
 
         return {
             "version": app.version,
-            "elements": sorted(load_elastic_model().elements_),
+            "elements": list(supported_elements()),
+            "trained": sorted(load_elastic_model().elements_),
             "targets": list(TARGETS),
             "limits": limits.to_dict(),
         }
