@@ -54,22 +54,33 @@ def collect_warnings() -> Iterator[list[str]]:
         _sink.lines = None
 
 
+#: (pattern in a library message, the request field it concerns), first match wins.
+_FIELD_PATTERNS = (
+    (r"^(no )?targets?\b", "targets"),
+    (r"^(infeasible )?(bounds|fixed)\b", "bounds"),
+    (r"\bbounded and fixed\b", "bounds"),
+    (r"^tolerance\b", "tolerance"),
+    (r"^(step|the lattice step)\b|\bstep h\b(?! =)", "h"),
+    (r"^correction size e\b", "E"),
+    (r"^top_k\b", "top_k"),
+    (r"^gfa_threshold_mm\b|^gfa_min_probability\b", "gfa_threshold_mm"),
+    (r"^max_iterations\b", "max_iterations"),
+    (r"^prefer\b", "prefer"),
+    (r"^aggregate\b", "aggregate"),
+    (r"\belements?\b", "elements"),
+)
+
+
 def error_field(exc: BaseException) -> str | None:
-    """Which form field a library error concerns, from its class and wording."""
+    """Which form field a library error concerns, from its class and wording (None: the form as a whole)."""
+    import re
+
     if isinstance(exc, LimitError):
         return exc.field
     if isinstance(exc, (FormulaError, UnsupportedElementError)):
         return "elements"
     text = str(exc).lower()
-    for prefix, field in (("target", "targets"), ("no target", "targets"), ("bounds", "bounds"), ("fixed", "bounds"), ("infeasible bounds", "bounds")):
-        if text.startswith(prefix):
-            return field
-    for word in ("tolerance", "top_k", "gfa_threshold_mm", "correction size e", "step h", "max_iterations", "prefer", "aggregate"):
-        if word in text:
-            return {"correction size e": "E", "step h": "h"}.get(word, word)
-    if "element" in text:
-        return "elements"
-    return None
+    return next((field for pattern, field in _FIELD_PATTERNS if re.search(pattern, text)), None)
 
 
 # ---------------------------------------------------------------------------
