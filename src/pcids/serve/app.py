@@ -2,9 +2,9 @@
 
 Endpoints: ``POST /api/design``, ``/api/predict``, ``/api/gfa``; ``GET
 /api/info`` (supported elements, limits), ``/api/health``; the schema at
-``/openapi.json``, Swagger UI at ``/docs`` and ReDoc at ``/redoc`` from
-assets bundled in the fastapi-offline package (FastAPI's own pages load them
-from a CDN). Errors are ``{"detail", "field", "error"}``: 422 for bad input
+``/openapi.json``, Swagger UI at ``/docs`` from assets bundled in the
+fastapi-offline package (FastAPI's own page loads them from a CDN; ReDoc is
+off, since it fetches its logo from one). Errors are ``{"detail", "field", "error"}``: 422 for bad input
 (the library's message, as the CLI prints it), 413 for a body over the cap,
 429 when the search queue is full, 503 past the time limit.
 """
@@ -66,6 +66,7 @@ def create_app(limits: Limits | None = None) -> FastAPI:
         version=getattr(pcids, "__version__", "0"),
         description="Inverse design of metallic glasses: target moduli -> compositions that should cast as bulk glasses.",
         lifespan=lifespan,
+        redoc_url=None,  # ReDoc fetches its logo from its CDN
         swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.limits = limits

@@ -288,7 +288,7 @@ function drawBand(data) {
   const box = $("figure");
   box.innerHTML = "";
   const els = data.elements;
-  const W = Math.max(520, 150 * els.length), H = 340, L = 60, R = 30, T = 24, B = 40;
+  const W = Math.max(640, 150 * els.length), H = 360, L = 60, R = 30, T = 24, B = 62;
   const top = Math.max(10, ...data.candidates.map((c) => Math.max(...els.map((e) => c[e]))), ...data.explored.map((c) => Math.max(...els.map((e) => c[e]))));
   const ymax = Math.ceil(top / 10) * 10;
   const x = (j) => L + (els.length > 1 ? (j * (W - L - R)) / (els.length - 1) : 0);
@@ -313,6 +313,12 @@ function drawBand(data) {
     const p = svg("path", { d: path(c), fill: "none", stroke: rankColour(i, n), "stroke-width": i === 0 ? 3.5 : 2, "data-index": i, class: "pick" });
     p.appendChild(svg("title", {}, `#${c.rank} ${c.composition} (error ${(100 * c.error).toFixed(2)} %)`));
     s.appendChild(p);
+  });
+  const legend = [["#9cc3f5", 1, "evaluated, within tolerance"], ["#c9ced6", 1, "evaluated, outside it"], [rankColour(0, n), 3.5, "#1"], [rankColour(n - 1, n), 2, `#${n}`]];
+  legend.forEach(([colour, width, label], k) => {
+    const ly = H - 12, lx = L + [0, 200, 350, 420][k];
+    s.appendChild(svg("line", { x1: lx, x2: lx + 22, y1: ly, y2: ly, stroke: colour, "stroke-width": width }));
+    s.appendChild(svg("text", { x: lx + 28, y: ly + 4, "font-size": 11, fill: "#1d2430" }, label));
   });
   box.appendChild(s);
 }
