@@ -143,9 +143,9 @@ def _with_field(exc: PcidsError, field: str) -> PcidsError:
 
 
 def run_design(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """design(**kwargs) -> the response body (the result's dict, the CLI table, CSV, band)."""
+    """design(**kwargs) -> the response body (the result's dict, what the CLI prints, CSV, band)."""
     from pcids.design import design
-    from pcids.serve.table import design_table
+    from pcids.serve.table import candidates_table, cli_report
 
     t0 = time.perf_counter()
     args = dict(kwargs)
@@ -153,7 +153,8 @@ def run_design(kwargs: dict[str, Any]) -> dict[str, Any]:
     with collect_warnings() as caught:
         result = design(elements, targets, **args)
     body = json.loads(result.to_json())
-    body["table"] = design_table(result)
+    body["report"] = cli_report(result)
+    body["table"] = candidates_table(body["report"])
     body["explored"] = _explored(result)
     body["csv"] = result.candidates.to_csv(index=False)
     body["warnings"] = list(caught)

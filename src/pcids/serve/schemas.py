@@ -52,9 +52,9 @@ class ErrorResponse(BaseModel):
 
 
 class Table(BaseModel):
+    title: str
     columns: list[str]
     rows: list[list[str]]
-    sort: list[list[Any]] = Field(..., description="Per row, the value each column sorts by.")
 
 
 class DesignResponse(BaseModel):
@@ -65,7 +65,8 @@ class DesignResponse(BaseModel):
     settings: dict[str, Any]
     candidates: list[dict[str, Any]] = Field(..., description="DesignResult.candidates, one record per row.")
     trace: list[dict[str, Any]]
-    table: Table = Field(..., description="The candidates with the CLI's columns and formatting.")
+    table: Table = Field(..., description="The candidates table as `pcids design` prints it (plain text cells).")
+    report: list[dict[str, Any]] = Field(..., description="Everything `pcids design` prints, in order: {text} lines and {title, columns, rows} tables.")
     explored: list[dict[str, Any]] = Field(..., description="Compositions the search evaluated (at most a few hundred), for the band figure.")
     csv: str = Field(..., description="The candidates table as `pcids design --csv` writes it.")
     warnings: list[str]

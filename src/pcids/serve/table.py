@@ -1,53 +1,55 @@
-"""The ranked candidates with the columns and number formats ``pcids design`` prints.
+"""What ``pcids design`` prints for a result, as plain data for the page: the same tables and lines.
 
-Plain text cells (no terminal markup) plus, per cell, the value it sorts by,
-so the page's table can be sorted on numbers rather than on text.
+The CLI's own printer is run against a console that keeps what it is given
+instead of drawing it, so the page shows exactly the CLI's columns, number
+formats and notes (and follows them when the CLI changes) without a second
+copy of that formatting. Terminal markup is stripped.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-#: The CLI's short verdicts (``ok`` column).
-OK_TEXT = {"meets target and GFA": "yes", "meets target, GFA check failed": "GFA no", "outside tolerance": "no"}
+
+class _Keep:
+    """Stands in for a rich Console: keeps every renderable printed."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+
+    def print(self, *objects: Any, **_: Any) -> None:
+        self.items.extend(objects)
 
 
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
+def _plain(obj: Any) -> str:
+    from rich.text import Text
+
+    if isinstance(obj, Text):
+        return obj.plain
+    return Text.from_markup(str(obj)).plain
 
 
-def design_table(result: Any) -> dict[str, list[Any]]:
-    """``{"columns": [...], "rows": [[text, ...]], "sort": [[value, ...]]}`` for a DesignResult."""
-    relative = bool(result.settings.get("relative", True))
-    thr = result.settings.get("gfa_threshold_mm")
-    columns = ["#", "composition", "G", "K", "E", "nu", "error", f"P(D>={thr:g})" if thr else "P(GFA)", "Dmax", "ok", "nearest known, L1"]
-    rows, sort = [], []
-    for r in result.candidates.to_dict(orient="records"):
-        p, d = _num(r.get("p_gfa")), _num(r.get("dmax_mm"))
-        rows.append(
-            [
-                str(r["rank"]),
-                r["composition"] + ("" if r.get("in_domain", True) else "*"),
-                f"{r['G']:.1f}±{r['G_std']:.1f}",
-                f"{r['K']:.1f}±{r['K_std']:.1f}",
-                f"{r['E']:.1f}",
-                f"{r['nu']:.3f}",
-                f"{100 * r['error']:.2f}%" if relative else f"{r['error']:.3g}",
-                "-" if p is None else f"{p:.2f}",
-                "-" if d is None else f"{d:.1f}",
-                OK_TEXT.get(r["status"], r["status"]),
-                f"{r['nearest_known']}, {r['nearest_L1']:.0f}",
-            ]
-        )
-        sort.append(
-            [
-                int(r["rank"]), r["composition"], _num(r["G"]), _num(r["K"]), _num(r["E"]), _num(r["nu"]), _num(r["error"]),
-                p, d, list(OK_TEXT).index(r["status"]) if r["status"] in OK_TEXT else 9, _num(r["nearest_L1"]),
-            ]
-        )
-    return {"columns": columns, "rows": rows, "sort": sort}
+def cli_report(result: Any) -> list[dict[str, Any]]:
+    """Blocks in print order: ``{"text": line}`` or ``{"title", "columns", "rows"}`` for a table."""
+    from rich.table import Table
+
+    from pcids.cli.design import _print
+
+    keep = _Keep()
+    _print(result, keep, relative=bool(result.settings.get("relative", True)))
+    blocks: list[dict[str, Any]] = []
+    for item in keep.items:
+        if isinstance(item, Table):
+            columns = [_plain(c.header) for c in item.columns]
+            cells = [[_plain(v) for v in c.cells] for c in item.columns]
+            rows = [list(r) for r in zip(*cells)] if cells else []
+            blocks.append({"title": _plain(item.title) if item.title else "", "columns": columns, "rows": rows})
+        else:
+            blocks.append({"text": _plain(item).strip()})
+    return blocks
+
+
+def candidates_table(blocks: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The ranked candidates among the blocks: the last table with a composition column."""
+    tables = [b for b in blocks if "columns" in b and "composition" in b["columns"]]
+    return tables[-1] if tables else None

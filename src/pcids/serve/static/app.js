@@ -198,38 +198,53 @@ $("design-form").addEventListener("submit", async (ev) => {
 
 function renderDesign(data) {
   $("design-result").hidden = false;
-  const msg = $("result-message");
-  msg.textContent = data.message;
-  msg.className = "message " + (data.success ? "ok" : "partial");
   const warn = $("result-warnings");
   warn.innerHTML = "";
   data.warnings.forEach((w) => warn.appendChild(el("li", {}, "warning: " + w)));
-  renderSortable($("candidates"), data.table.columns, data.table.rows, data.table.sort);
-  const extrapolated = data.candidates.some((c) => c.in_domain === false);
-  $("table-note").textContent = "G, K, E in GPa (± 1 sigma); Dmax in mm; ok = within tolerance and passes the GFA check" +
-    (extrapolated ? "; * outside the training domain (extrapolation)" : "");
-  const trace = $("trace");
-  trace.innerHTML = "";
-  data.trace.forEach((t) => trace.appendChild(el("li", {}, traceLine(t))));
+  const report = $("report");
+  report.innerHTML = "";
+  let first = true;
+  const main = data.report.reduce((m, b, i) => (b.columns && b.columns.includes("composition") ? i : m), -1);  // as the server's candidates_table
+  data.report.forEach((block, i) => {
+    if (block.columns) {
+      const wrap = el("div", { class: "table-wrap" });
+      if (block.title) wrap.appendChild(el("h3", {}, block.title));
+      const table = el("table", { class: "data" });
+      table.append(el("thead"), el("tbody"));
+      if (i === main) table.id = "candidates";
+      wrap.appendChild(table);
+      report.appendChild(wrap);
+      renderSortable(table, block.columns, block.rows);
+    } else if (first) {  // the verdict
+      report.appendChild(el("p", { id: "result-message", class: "message " + (data.success ? "ok" : "partial") }, block.text));
+      first = false;
+    } else {
+      report.appendChild(el("p", { class: "hint cli" }, block.text));
+    }
+  });
   drawBand(data);
 }
 
-function traceLine(t) {
-  if (t.step === "predictor") return `predictor: ${t.composition} (error ${t.error.toPrecision(3)}; G, K for the inverse model ${t.how})`;
-  if (t.step.startsWith("corrector")) {
-    return `${t.step}: around ${t.centre}, E = ${t.E}, h = ${t.h}: ${t.n_candidates.toLocaleString()} candidates, ` +
-      `best ${t.best} (error ${t.best_error.toPrecision(3)}), ${t.n_pass_both} pass both checks` + (t.next ? `; ${t.next}` : "");
-  }
-  return `${t.step}: ${t.reason || JSON.stringify(t)}`;
+function sortKey(text) {  // the leading number of a cell ("36.6±2.5", "1.83%", "#3"), else its text
+  const m = text.match(/^#?\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)/i);
+  return m ? Number(m[1]) : text.toLowerCase();
 }
 
-function renderSortable(table, columns, rows, sortValues) {
+function compareKeys(x, y) {
+  const nx = typeof x === "number", ny = typeof y === "number";
+  if (nx && ny) return x - y;
+  if (nx !== ny) return nx ? -1 : 1;  // numbers before text such as "-"
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function renderSortable(table, columns, rows) {
   const head = table.querySelector("thead"), body = table.querySelector("tbody");
   head.innerHTML = ""; body.innerHTML = "";
+  const keys = rows.map((r) => r.map(sortKey));
+  const numeric = columns.map((_, j) => keys.filter((k) => typeof k[j] === "number").length * 2 >= Math.max(rows.length, 1));
   const tr = el("tr");
-  const textCols = new Set(["composition", "ok", "nearest known, L1"]);
   columns.forEach((c, j) => {
-    const th = el("th", { "data-col": j, class: textCols.has(c) ? "text" : "" }, c);
+    const th = el("th", { "data-col": j, class: numeric[j] ? "" : "text" }, c);
     th.addEventListener("click", () => sortBy(j));
     tr.appendChild(th);
   });
@@ -240,13 +255,14 @@ function renderSortable(table, columns, rows, sortValues) {
     for (const i of order) {
       const r = el("tr", { "data-index": i });
       rows[i].forEach((cell, j) => {
-        const td = el("td", {}, cell);
-        if (textCols.has(columns[j])) td.classList.add("text");
+        const td = el("td", { class: numeric[j] ? "" : "text" }, cell);
         if (columns[j] === "ok") td.classList.add(cell === "yes" ? "ok-yes" : cell === "no" ? "ok-no" : "ok-gfa");
         r.appendChild(td);
       });
-      r.addEventListener("mouseenter", () => highlight(i));
-      r.addEventListener("mouseleave", () => highlight(null));
+      if (table.id === "candidates") {
+        r.addEventListener("mouseenter", () => highlight(i));
+        r.addEventListener("mouseleave", () => highlight(null));
+      }
       body.appendChild(r);
     }
     head.querySelectorAll("th").forEach((th, j) => {
@@ -256,14 +272,7 @@ function renderSortable(table, columns, rows, sortValues) {
   }
   function sortBy(j) {
     state = { col: j, dir: state.col === j ? -state.dir : 1 };
-    const key = (i) => sortValues[i][j];
-    order = rows.map((_, i) => i).sort((a, b) => {
-      const x = key(a), y = key(b);
-      if (x === y) return a - b;
-      if (x === null) return 1;
-      if (y === null) return -1;
-      return (x < y ? -1 : 1) * state.dir;
-    });
+    order = rows.map((_, i) => i).sort((a, b) => compareKeys(keys[a][j], keys[b][j]) * state.dir || a - b);
     draw();
   }
   draw();
