@@ -20,9 +20,9 @@ composition, :attr:`pcids.composition.Composition.formula`):
 
 Reading the files
 -----------------
-* Formulas are parsed with :func:`pcids.composition.parse_formula`. Terms with
-  an amount of exactly zero (``Ag0Cu32Fe68``, ~980 Ward rows from composition
-  spreads) are removed before parsing: the element is absent, the row is kept.
+* Formulas are parsed with :func:`pcids.composition.parse_formula`, which drops
+  terms with an amount of exactly zero (``Ag0Cu32Fe68``, ~980 Ward rows from
+  composition spreads): the element is absent, the row is kept.
 * The top-level amounts must describe a whole: either at.% summing to
   100 +/- 0.5 (rounding of 0.1-step values over up to 7 elements reaches
   +/-0.35; every deviation beyond 0.5 in the data is an integer-sized typo or
@@ -98,7 +98,6 @@ import functools
 import hashlib
 import io
 import math
-import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass
@@ -176,7 +175,6 @@ REASONS: dict[str, str] = {
     "no GFA information": "DMREF row with neither an amorphous label nor a Dmax (temperatures only)",
 }
 
-_ZERO_TERM = re.compile(r"([A-Z][a-z]?)0+(?:\.0*)?(?![\d.])")
 _REASON_ORDER = tuple(REASONS)
 
 
@@ -234,22 +232,14 @@ def _float(text: str) -> float:
 @functools.lru_cache(maxsize=None)
 def _parse(raw: str) -> _Parsed:
     """Parse one written formula and check that its amounts describe a whole."""
-    text = raw.strip()
-    stripped = _ZERO_TERM.sub("", text)
-    removed = stripped != text
     try:
-        parsed = parse_formula(stripped)
+        parsed = parse_formula(raw.strip())
     except FormulaError as exc:
-        if removed:  # report the error on the formula as written
-            try:
-                parse_formula(text)
-            except FormulaError as exc2:
-                exc = exc2
         return _Parsed(None, "unparseable formula", str(exc).splitlines()[0])
     problem = parsed.sum_problem()
     if problem is not None:
         return _Parsed(None, "impossible sum", problem)
-    return _Parsed(Composition.from_dict(parsed.amounts), zero_terms_removed=removed)
+    return _Parsed(Composition.from_dict(parsed.amounts), zero_terms_removed=bool(parsed.zero_terms))
 
 
 def _element_columns(compositions: list[Composition]) -> list[str]:
