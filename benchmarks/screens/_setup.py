@@ -54,3 +54,8 @@ def screen_setup(argv: Sequence[str], families: bool = False) -> SimpleNamespace
         y=gfa_labels(df).to_numpy(), logd=np.log10(df["dmax_mm"].to_numpy()), sysg=df["system"].to_numpy(),
         folds=folds(df, protocol, seed),  # the reported benchmark's folds, with another seed
     )
+
+
+def fold_rows(y: np.ndarray, logd: np.ndarray, tr: np.ndarray, te: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Training and test rows with a label (classifier), then with a measured Dmax (regressor)."""
+    return tr[np.isfinite(y[tr])], te[np.isfinite(y[te])], tr[np.isfinite(logd[tr])], te[np.isfinite(logd[te])]
