@@ -50,6 +50,7 @@ _COMMANDS: dict[str, str] = {
     "gfa": "pcids.cli.gfa",
     "design": "pcids.cli.design",
     "reproduce": "pcids.cli.reproduce",
+    "serve": "pcids.cli.serve",
 }
 
 
