@@ -45,7 +45,9 @@ Library use (the engine helper)::
 
 ``design_kwargs`` go to ``design_fn`` (default ``pcids.design.design``) as
 ``design_fn(elements, {"G": G, "K": K}, forward=, inverse=, gfa=, top_k=10, **design_kwargs)``;
-rows are keyed by (protocol, fold, alloy), so two variants compare paired.
+rows are keyed by (protocol, seed, fold, alloy), so two variants compare paired:
+``paired(out_a["rows"], out_b["rows"], metric="best5")`` (lower L1 is better; ``a_better`` = share
+of alloys where A is closer; ``method_b="nearest_system"`` compares with a baseline).
 
     python benchmarks/design_recovery.py [--variant shipped] [--seed 0] [--protocols random,grouped] [--limit N] [--quick] [--no-baselines]
 
@@ -391,6 +393,21 @@ def summarize(rows: list[dict[str, Any]], methods: tuple[str, ...] = METHODS) ->
             s["median_cpu_s"] = float(np.median([r["cpu_s"] for r in rs]))
         out[m] = s
     return out
+
+
+def paired(rows_a: list[dict[str, Any]], rows_b: list[dict[str, Any]], metric: str = "best5", method_a: str = "design", method_b: str = "design") -> dict[str, Any]:
+    """A vs B on the alloys both scored (keyed by protocol, fold, alloy): median difference, wins, Wilcoxon p."""
+    from scipy.stats import wilcoxon
+
+    key = lambda r: (r["protocol"], r["seed"], r["fold"], r["alloy"])  # noqa: E731
+    b = {key(r): r[method_b][metric] for r in rows_b if method_b in r}
+    pairs = [(r[method_a][metric], b[key(r)]) for r in rows_a if method_a in r and key(r) in b]
+    if not pairs:
+        return {"n": 0}
+    d = np.array([x - y for x, y in pairs], float)
+    p = float(wilcoxon(d).pvalue) if np.any(d != 0) else 1.0
+    return {"n": len(d), "median_a": float(np.median([x for x, _ in pairs])), "median_b": float(np.median([y for _, y in pairs])),
+            "median_diff": float(np.median(d)), "mean_diff": float(np.mean(d)), "a_better": float(np.mean(d < 0)), "b_better": float(np.mean(d > 0)), "wilcoxon_p": p}
 
 
 # ---------------------------------------------------------------------------
