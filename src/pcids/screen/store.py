@@ -75,7 +75,7 @@ class Store:
 
     @staticmethod
     def _check_same(old: dict[str, Any], new: dict[str, Any]) -> None:
-        keys = sorted(k for k in set(old) | set(new) if k != "created" and old.get(k) != new.get(k))
+        keys = sorted(k for k in set(old) | set(new) if k != "n_systems" and old.get(k) != new.get(k))
         if keys:
             diff = "; ".join(f"{k}: was {old.get(k)!r}, now {new.get(k)!r}" for k in keys)
             raise ScreenError(f"--resume: the screen in --out was started with other settings ({diff}); rerun with those, or use --force to start afresh")
