@@ -30,7 +30,7 @@ from pcids.screen.coarse import Spec, models, score_batch, system_lattice
 PALETTE = ["Zr", "Cu", "Ni", "Al", "Ti", "Fe"]
 TARGETS = {"G": 36.0, "K": 105.0}
 N_SYSTEMS = comb(6, 3) + comb(6, 4)
-KW = dict(sizes="3-4", targets=TARGETS, top=1, batch_points=1000)  # 19 batches: 4 of 3-element, 15 of 4-element systems
+KW = dict(sizes="3-4", targets=TARGETS, top=1, batch_points=1000)  # 25 batches: 10 of two 3-element systems, 15 of one 4-element system
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +171,7 @@ def test_screen_ranks_every_system_once_and_writes_the_tables(baseline):
     assert len(s) == N_SYSTEMS and s["system"].is_unique
     assert s["rank"].tolist() == list(range(1, N_SYSTEMS + 1))
     assert (np.diff(s["score"].to_numpy(float)) <= 1e-12).all()
-    assert baseline.stats["batches_run"] == baseline.stats["n_batches"] == 19 and baseline.stats["workers"] == 2
+    assert baseline.stats["batches_run"] == baseline.stats["n_batches"] == 25 and baseline.stats["workers"] == 2
     top = s.iloc[0]
     assert top["refined"] and s["refined"].sum() == 1
     assert top["score"] >= top["coarse_score"] and top["refined_best"] in set(baseline.refined["composition"])
@@ -198,15 +198,27 @@ def test_resume_after_an_interruption_gives_the_uninterrupted_result(client, bas
     with pytest.raises(KeyboardInterrupt):
         screen(PALETTE, client=client, out=out, on_batch=stop, **KW)
     saved = len(list((out / "coarse").rglob("batch-*.parquet")))
-    assert 5 <= saved < 19 and not (out / "systems.csv").exists()
+    assert 5 <= saved < 25 and not (out / "systems.csv").exists()
     res = screen(PALETTE, client=client, out=out, resume=True, **KW)
-    assert res.stats["batches_resumed"] == saved and res.stats["batches_run"] == 19 - saved
+    assert res.stats["batches_resumed"] == saved and res.stats["batches_run"] == 25 - saved
     same_result(res, baseline)
     again = screen(PALETTE, client=client, out=out, resume=True, **KW)  # nothing left to do
     assert again.stats["batches_run"] == 0 and again.stats["refined_run"] == 0
     same_result(again, baseline)
     with pytest.raises(ScreenError, match=r"other settings \(sizes: was \[3, 4\], now \[3\]"):
         screen(PALETTE, client=client, out=out, resume=True, **{**KW, "sizes": 3})
+
+
+def test_only_screens_the_given_systems(client, baseline):
+    pick = baseline.systems["system"].iloc[[0, 5, 30]].tolist()
+    res = screen(PALETTE, targets=TARGETS, only=[pick[2], tuple(pick[1].split("-")), pick[0]], client=client, top=0)
+    assert sorted(res.systems["system"]) == sorted(pick) and res.stats["n_systems"] == 3
+    want = baseline.candidates.groupby("system")["score"].max()  # the coarse best, before refinement
+    np.testing.assert_allclose(res.systems.set_index("system")["score"].loc[pick], want.loc[pick], rtol=1e-4)
+    with pytest.raises(ScreenError, match="system Zr-Mg-Al: needs 2 to 12 distinct elements of the palette"):
+        screen(PALETTE, targets=TARGETS, only=["Zr-Mg-Al"])
+    with pytest.raises(ScreenError, match="given more than once"):
+        screen(PALETTE, targets=TARGETS, only=["Zr-Cu-Al", "Al-Cu-Zr"])
 
 
 def test_cli_runs_on_an_existing_scheduler(client, baseline, tmp_path):
@@ -217,7 +229,7 @@ def test_cli_runs_on_an_existing_scheduler(client, baseline, tmp_path):
     assert res.exit_code == 0, res.output
     best = baseline.systems.iloc[0]
     assert best["system"] in res.output and best["best"] in res.output
-    assert f"{N_SYSTEMS} systems screened (19 batches run, 0 resumed) on 2 worker(s)" in res.output
+    assert f"{N_SYSTEMS} systems screened (25 batches run, 0 resumed) on 2 worker(s)" in res.output
     assert pd.read_csv(tmp_path / "c" / "systems.csv")["system"].tolist() == baseline.systems["system"].tolist()
     again = CliRunner().invoke(pcids.cli.app, args)
     assert again.exit_code == 1 and again.output.startswith("Error: --out") and "--resume" in again.output
@@ -236,8 +248,8 @@ def test_a_killed_worker_loses_no_system_and_repeats_none(client, baseline, tmp_
             killed.append(addr)
 
     res = screen(PALETTE, client=client, out=tmp_path / "k", on_batch=kill_one, **KW)
-    assert killed and res.stats["batches_run"] == 19
+    assert killed and res.stats["batches_run"] == 25
     same_result(res, baseline)
     parts = sorted((tmp_path / "k" / "coarse").rglob("batch-*.parquet"))
-    assert len(parts) == 19
+    assert len(parts) == 25
     assert killed[0] not in client.scheduler_info(n_workers=-1)["workers"]  # gone (the nanny restarts it elsewhere)

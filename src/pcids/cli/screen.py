@@ -29,7 +29,7 @@ def command(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Directory for the parts and the tables (JSON, CSV, Parquet)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the screen saved in --out."),
     force: bool = typer.Option(False, "--force", help="Replace the screen saved in --out."),
-    batch_points: int = typer.Option(100_000, "--batch-points", help="Coarse compositions per task."),
+    batch_points: Optional[int] = typer.Option(None, "--batch-points", help="Coarse compositions per task (default 200,000: about a second)."),
     show: int = typer.Option(15, "--show", help="Systems shown in the table."),
     json_out: bool = typer.Option(False, "--json", help="Print the ranked systems as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),

@@ -24,14 +24,14 @@ import pandas as pd
 from pcids.errors import ScreenError
 from pcids.screen.coarse import COLUMNS as COARSE_COLUMNS
 from pcids.screen.coarse import Spec, score_batch
-from pcids.screen.palette import batches, check_palette, check_sizes, count_systems, named_palette, systems
+from pcids.screen.palette import batches, check_palette, check_sizes, check_systems, count_systems, named_palette, systems
 from pcids.screen.refine import refine_system
 from pcids.screen.result import ScreenResult
 
 __all__ = ["screen", "ScreenResult", "Spec", "check_palette", "check_sizes", "named_palette", "systems", "DEFAULT_BATCH_POINTS"]
 
 #: Coarse compositions per task: about 1-2 s of scoring on one core (``benchmarks/screen_scaling.py``).
-DEFAULT_BATCH_POINTS = 100_000
+DEFAULT_BATCH_POINTS = 200_000
 #: Largest coarse lattice per system the screen accepts (a finer step belongs in ``pcids design``).
 MAX_LATTICE = 2_000_000
 
@@ -105,7 +105,8 @@ def screen(
     scheduler: str | None = None,
     workers: int | None = None,
     timeout: float = 10.0,
-    batch_points: int = DEFAULT_BATCH_POINTS,
+    batch_points: int | None = None,
+    only: Sequence[Sequence[str] | str] | None = None,
     progress: bool = False,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> ScreenResult:
@@ -129,7 +130,10 @@ def screen(
         A dask Client to use, or the address of a scheduler (``tcp://HOST:PORT``, waited for
         ``timeout`` s), or the size of the local cluster (default: one worker per core).
     batch_points : int
-        Coarse compositions per task (fixes the batches: keep it when resuming).
+        Coarse compositions per task (default :data:`DEFAULT_BATCH_POINTS`; fixes the batches: keep it when resuming).
+    only : list of systems, optional
+        Screen just these systems of the palette (e.g. ``["Zr-Cu-Al", ("Ti", "Zr", "Be")]``);
+        ``sizes`` is then taken from them.
     on_batch : callable(batch_id, n_finished), optional
         Called after each batch is saved; an exception from it stops the screen (saved parts stay).
     """
@@ -139,23 +143,26 @@ def screen(
     from pcids.screen import cluster
     from pcids.screen.store import Store
 
+    batch_points = DEFAULT_BATCH_POINTS if batch_points is None else batch_points
     pal = check_palette(palette)
-    sz = check_sizes(sizes, len(pal))
+    chosen = None if only is None else check_systems(only, pal)
+    sz = check_sizes(sizes if chosen is None else sorted({len(c) for c in chosen}), len(pal))
     spec = _check_spec(pal, sz, targets, tolerance, relative, step, bounds, gfa_threshold_mm, keep)
     for name, v, low in (("top", top, 0), ("refine_k", refine_k, 1), ("batch_points", batch_points, 1)):
         if not isinstance(v, (int, np.integer)) or v < low:
             raise ScreenError(f"{name} must be an integer >= {low}, got {v!r}")
     if (resume or force) and out is None:
         raise ScreenError("--resume and --force need --out DIR")
-    n_systems = count_systems(len(pal), sz)
+    n_systems = count_systems(len(pal), sz) if chosen is None else len(chosen)
     manifest = {
         "pcids": __version__, "palette": pal, "sizes": sz, "spec": spec.to_dict(), "batch_points": int(batch_points),
+        "only": None if chosen is None else ["-".join(c) for c in chosen],
         "models": _models_fingerprint(), "n_systems": n_systems,
     }
     store, done = Store.open(out, manifest, resume, force) if out is not None else (None, set())
     memory: list[pd.DataFrame] = []
     t0 = time.perf_counter()
-    todo = [(b, n, s) for b, n, s in batches(pal, sz, spec.step, batch_points) if b not in done]
+    todo = [(b, n, s) for b, n, s in batches(pal, sz, spec.step, batch_points, chosen) if b not in done]
     n_batches = len(todo) + len(done)
     done_systems = n_systems - sum(len(s) for _, _, s in todo)
     finished = 0
@@ -183,18 +190,18 @@ def screen(
             bar.close()
         coarse = store.read_coarse() if store is not None else pd.concat(memory, ignore_index=True)
         ranked = _rank_coarse(coarse, n_systems)
-        chosen = ranked["system"].head(top).tolist()
+        best_systems = ranked["system"].head(top).tolist()
         if store is not None:
-            refined_parts = {s: p for s in chosen if (p := store.read_refined(s)) is not None}
+            refined_parts = {s: p for s in best_systems if (p := store.read_refined(s)) is not None}
 
         def refined(system: str, part: pd.DataFrame) -> None:
             refined_parts[system] = part
             if store is not None:
                 store.write_refined(system, part)
 
-        missing = [s for s in chosen if s not in refined_parts]
+        missing = [s for s in best_systems if s not in refined_parts]
         cluster.run_tasks(c, ((s, refine_system, (tuple(s.split("-")), spec, refine_k)) for s in missing), refined)
-    refined_df = pd.concat([refined_parts[s] for s in chosen], ignore_index=True) if chosen else pd.DataFrame(columns=["system"])
+    refined_df = pd.concat([refined_parts[s] for s in best_systems], ignore_index=True) if best_systems else pd.DataFrame(columns=["system"])
     systems_df = _final_table(ranked, refined_df)
     candidates = coarse[coarse["candidate"] > 0].drop(columns=["batch"]).sort_values(["n_elements", "system", "candidate"], kind="stable").reset_index(drop=True)
     settings = {**manifest, "top": top, "keep": keep, "refine_k": refine_k}

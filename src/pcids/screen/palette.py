@@ -11,6 +11,8 @@ from pcids.errors import ScreenError
 
 #: Sizes a screen accepts (elements per system).
 MIN_SIZE, MAX_SIZE = 2, 12
+#: Batches per size at least (when there are as many systems), whatever ``batch_points`` says.
+MIN_BATCHES = 16
 #: A named palette's elements appear in at least this many alloys of the elastic data and of the GFA data.
 NAMED = {"glass-formers": (10, 100)}
 
@@ -110,17 +112,40 @@ def systems(palette: Sequence[str], sizes: Sequence[int]) -> Iterator[tuple[str,
         yield from combinations(palette, s)
 
 
-def batches(palette: Sequence[str], sizes: Sequence[int], step: float, batch_points: int) -> Iterator[tuple[int, int, list[tuple[str, ...]]]]:
-    """(batch id, size, systems): consecutive systems of one size, about ``batch_points`` coarse
-    compositions each (at least one system), so a task takes seconds. The ids depend only on the
-    arguments, which is what lets --resume match parts to batches."""
+def check_systems(chosen: Sequence[Sequence[str]], palette: Sequence[str]) -> list[tuple[str, ...]]:
+    """An explicit list of systems (element lists or 'Zr-Cu-Al'): each drawn from the palette, none repeated."""
+    out, seen = [], set()
+    for s in chosen:
+        t = tuple(s.split("-")) if isinstance(s, str) else tuple(s)
+        bad = [e for e in t if e not in palette]
+        if bad or len(set(t)) != len(t) or not MIN_SIZE <= len(t) <= MAX_SIZE:
+            raise ScreenError(f"system {'-'.join(t)}: needs {MIN_SIZE} to {MAX_SIZE} distinct elements of the palette {', '.join(palette)}")
+        key = frozenset(t)
+        if key in seen:
+            raise ScreenError(f"system {'-'.join(t)} given more than once")
+        seen.add(key)
+        out.append(t)
+    if not out:
+        raise ScreenError("no system given")
+    return sorted(out, key=len)
+
+
+def batches(
+    palette: Sequence[str], sizes: Sequence[int], step: float, batch_points: int, chosen: Sequence[tuple[str, ...]] | None = None
+) -> Iterator[tuple[int, int, list[tuple[str, ...]]]]:
+    """(batch id, size, systems): consecutive systems of one size (every combination, or ``chosen``,
+    smallest first), about ``batch_points`` coarse compositions each (at least one system), so a task
+    takes seconds, and at least :data:`MIN_BATCHES` per size where there are that many systems, so
+    small screens still spread over the workers. The ids depend only on the arguments (not on the
+    cluster), which is what lets --resume match parts to batches."""
     from itertools import islice
 
     units = int(round(100.0 / step))
     bid = 0
     for s in sizes:
-        per = max(1, batch_points // math.comb(units - 1, s - 1))
-        it = combinations(palette, s)
+        n = math.comb(len(palette), s) if chosen is None else sum(len(c) == s for c in chosen)
+        per = max(1, min(batch_points // math.comb(units - 1, s - 1), math.ceil(n / MIN_BATCHES)))
+        it = combinations(palette, s) if chosen is None else iter([c for c in chosen if len(c) == s])
         while chunk := list(islice(it, per)):
             yield bid, s, chunk
             bid += 1
