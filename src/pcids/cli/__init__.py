@@ -51,6 +51,7 @@ _COMMANDS: dict[str, str] = {
     "design": "pcids.cli.design",
     "screen": "pcids.cli.screen",
     "reproduce": "pcids.cli.reproduce",
+    "serve": "pcids.cli.serve",
 }
 
 
