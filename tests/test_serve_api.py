@@ -174,6 +174,9 @@ BAD = [
     ("bounds of a stranger", {"bounds": {"Cu": [0, 10]}}, "bounds"),
     ("infeasible bounds", {"bounds": {"Ti": [40, None], "Zr": [40, None], "Be": [30, None]}}, "bounds"),
     ("bounded and fixed", {"bounds": {"Be": [0, 30]}, "fixed": {"Be": 25}}, "bounds"),
+    ("target not a number", {"targets": {"G": "abc", "K": 105}}, "targets"),
+    ("unknown ranking", {"prefer": "nearest"}, "prefer"),
+    ("unknown aggregate", {"aggregate": "mean"}, "aggregate"),
     ("negative tolerance", {"tolerance": -0.1}, "tolerance"),
     ("step not dividing 100", {"h": 3, "E": 6}, "h"),
     ("box smaller than step", {"E": 0.5}, "E"),
@@ -202,11 +205,10 @@ def test_the_message_is_the_clis(client):
 @pytest.mark.parametrize(
     "body, field, words",
     [
-        ({**CASE, "targets": {"G": "abc"}}, "targets", "valid number"),
         ({**CASE, "elements": "TiZrBeFe"}, "elements", "valid list"),
         ({**CASE, "top_k": 2.5}, "top_k", "valid integer"),
+        ({**CASE, "tolerance": "tight"}, "tolerance", "valid number"),
         ({**CASE, "bogus": 1}, "bogus", "Extra inputs"),
-        ({**CASE, "prefer": "nearest"}, "prefer", "'closest' or 'error'"),
         ({"targets": {"G": 36}}, "elements", "Field required"),
     ],
 )

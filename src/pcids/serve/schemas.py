@@ -9,7 +9,7 @@ same message as the CLI.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,13 +20,13 @@ class _Strict(BaseModel):
 
 class DesignRequest(_Strict):
     elements: list[str] = Field(..., description="Element symbols, e.g. [\"Ti\", \"Zr\", \"Be\", \"Fe\"].", examples=[["Ti", "Zr", "Be", "Fe"]])
-    targets: dict[str, Optional[float]] = Field(
-        ..., description="Any of G, K, E (GPa) and nu.", examples=[{"G": 36, "K": 105}]
+    targets: dict[str, Union[float, str, None]] = Field(
+        ..., description="Any of G, K, E (GPa) and nu (a value that is not a number gets the library's message).", examples=[{"G": 36, "K": 105}]
     )
     tolerance: Optional[float] = Field(None, description="Largest acceptable error (relative: 0.02 = 2 %).")
     relative: Optional[bool] = Field(None, description="Errors relative to the targets (default) or in GPa.")
-    aggregate: Optional[Literal["max", "sum"]] = Field(None, description="Combine the targets' errors by max or sum.")
-    prefer: Optional[Literal["closest", "error"]] = Field(None, description="Among equally close candidates: closest to the predictor, or smallest error.")
+    aggregate: Optional[str] = Field(None, description="Combine the targets' errors: max or sum.")
+    prefer: Optional[str] = Field(None, description="The ranking rule (see pcids.design.design; GET /api/info lists the choices).")
     E: Optional[float] = Field(None, description="Corrector half-width (at.%).")
     h: Optional[float] = Field(None, description="Lattice step (at.%; must divide 100).")
     top_k: Optional[int] = Field(None, description="Candidates returned.")
