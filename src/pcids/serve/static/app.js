@@ -165,7 +165,16 @@ function busy(on) {
   clearInterval(ticker);
   if (on) {
     const t0 = performance.now();
-    const tick = () => { $("progress-text").textContent = `searching… ${((performance.now() - t0) / 1000).toFixed(1)} s`; };
+    let load = "", polls = 0;
+    const tick = () => {
+      $("progress-text").textContent = `searching… ${((performance.now() - t0) / 1000).toFixed(1)} s${load}`;
+      if (++polls % 5 === 0) {  // once a second: how busy the server is
+        fetch("/api/health").then((r) => r.json()).then((h) => {
+          const s = h.searches;
+          load = ` · server: ${s.running} of ${s.max_concurrent} search slots busy${s.waiting ? `, ${s.waiting} waiting` : ""}`;
+        }).catch(() => {});
+      }
+    };
     tick();
     ticker = setInterval(tick, 200);
   }
