@@ -106,8 +106,22 @@ def test_design_case_matches_the_api_and_downloads_the_csv(page, server, tmp_pat
     page.fill("#t-G", CASE["G"])
     page.fill("#t-K", CASE["K"])
     page.fill("#top_k", CASE["top_k"])
+    held: list = []  # hold the request: the progress indication shows while the search runs
+
+    def hold(route) -> None:
+        held.append(route)
+
+    page.route("**/api/design", hold)
     page.click("#run")
+    page.wait_for_selector("#progress:not([hidden])")
+    assert page.is_disabled("#run") and page.is_visible("#cancel")
+    assert page.inner_text("#progress-text").startswith("searching…")
+    while not held:
+        page.wait_for_timeout(50)
+    held[0].continue_()
+    page.unroute("**/api/design")
     page.wait_for_selector("#candidates tbody tr")
+    assert page.is_hidden("#progress") and page.is_enabled("#run")
     assert page.locator("#err-form").inner_text() == ""
 
     # the same request through the API: the top composition and the columns agree
@@ -226,3 +240,14 @@ def test_api_docs_load_nothing_from_the_internet(page, server):
     paths = page.locator(".opblock-summary-path").all_inner_texts()
     assert {"/api/design", "/api/predict", "/api/gfa"} <= {p.strip() for p in paths}
     assert page.outside == []
+
+
+def test_cancel_stops_waiting(page, server):
+    page.route("**/api/design", lambda route: None)  # never answered
+    page.fill("#elements", "Ti Zr Be Fe")
+    page.fill("#t-G", "36")
+    page.click("#run")
+    page.wait_for_selector("#cancel:not([hidden])")
+    page.click("#cancel")
+    page.wait_for_selector("#err-form:not(:empty)")
+    assert page.inner_text("#err-form") == "cancelled" and page.is_enabled("#run") and page.is_hidden("#progress")
