@@ -27,6 +27,7 @@ from pcids.serve.limits import Limits, lattice_box_size  # noqa: E402
 from pcids.serve.schemas import DesignRequest  # noqa: E402
 
 CASE = {"elements": ["Ti", "Zr", "Be", "Fe"], "targets": {"G": 36, "K": 105}, "top_k": 3}
+FAST = {"elements": ["Cu", "Zr"], "targets": {"G": 31}, "top_k": 2}  # the limits' tests need a search, not this one
 
 
 @pytest.fixture(scope="module")
@@ -272,7 +273,7 @@ def test_lattice_box_size_counts_the_box():
 
 def test_time_limit_answers_503_and_frees_the_slot():
     with TestClient(create_app(Limits(time_limit_s=0.001))) as c:
-        r = c.post("/api/design", json=CASE)
+        r = c.post("/api/design", json=FAST)
         assert r.status_code == 503
         assert "did not finish within the server's 0.001 s time limit" in r.json()["detail"]
         for _ in range(200):  # the search runs on in its thread, holding its slot, then lets go
@@ -291,7 +292,7 @@ async def _burst(app, n: int, health_after: float | None = None):
             done: dict[str, float] = {}
 
             async def one(i: int):
-                r = await ac.post("/api/design", json=CASE)
+                r = await ac.post("/api/design", json=FAST)
                 done[f"design{i}"] = time.perf_counter()
                 return r
 
@@ -316,7 +317,7 @@ def test_excess_searches_are_refused_with_429_and_health_still_answers():
     assert refused.json()["error"] == "Busy" and "retry" in refused.json()["detail"]
     assert refused.headers["retry-after"] == "5"
     ok = next(r for r in designs if r.status_code == 200)
-    assert ok.json()["candidates"][0]["composition"] == design(CASE["elements"], CASE["targets"], top_k=3).best["composition"]
+    assert ok.json()["candidates"][0]["composition"] == design(FAST["elements"], FAST["targets"], top_k=2).best["composition"]
     assert health.status_code == 200 and health.json()["searches"]["running"] == 1
     assert done["health"] < max(v for k, v in done.items() if k.startswith("design"))
 
@@ -331,7 +332,7 @@ def test_queued_searches_wait_their_turn():
 def test_requests_write_no_files(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with TestClient(create_app()) as c:
-        assert c.post("/api/design", json=CASE).status_code == 200
+        assert c.post("/api/design", json=FAST).status_code == 200
         assert c.post("/api/predict", json={"formulas": ["Cu50Zr50"]}).status_code == 200
         assert c.post("/api/gfa", json={"formulas": ["Cu50Zr50"]}).status_code == 200
     assert os.listdir(tmp_path) == []
