@@ -132,18 +132,40 @@ function numberOrText(v) {  // a number when it reads as one; otherwise the text
   return Number.isFinite(n) ? n : t;
 }
 
+function supported(option) {  // an option this server's pcids takes (all, if /api/info did not answer)
+  return !INFO.design_options || option in INFO.design_options;
+}
+
+function applyDefaults() {  // the library's defaults and choices, so the page never carries its own copy
+  const opts = INFO.design_options || {};
+  for (const key of ["tolerance", "top_k", "E", "h", "min_distance", "gfa_threshold_mm"]) {
+    if (opts[key] !== undefined && opts[key] !== null) $(key).value = opts[key];
+  }
+  for (const key of ["prefer", "strategy"]) {
+    const select = $(key);
+    (INFO.choices || {})[key]?.forEach((c) => select.appendChild(el("option", { value: c }, c)));
+    if (opts[key]) select.value = opts[key];
+  }
+  document.querySelectorAll("[data-option]").forEach((label) => {
+    const key = label.dataset.option;
+    label.hidden = !(key in opts) || (label.querySelector("select") && !$(key).options.length);
+  });
+}
+
 function designRequest() {
   const req = { elements: parseElements($("elements").value), targets: {} };
   for (const t of ["G", "K", "E", "nu"]) {
     const v = numberOrText($("t-" + t).value);
     if (v !== null) req.targets[t] = v;
   }
-  for (const key of ["tolerance", "top_k", "E", "h"]) {
+  for (const key of ["tolerance", "top_k", "E", "h", "min_distance"]) {
     const v = numberOrText($(key).value);
-    if (v !== null) req[key] = v;
+    if (v !== null && supported(key)) req[key] = v;
   }
   req.gfa_threshold_mm = $("gfa-on").checked ? numberOrText($("gfa_threshold_mm").value) : null;
-  req.prefer = $("prefer").value;
+  for (const key of ["prefer", "strategy"]) {
+    if (supported(key) && $(key).value) req[key] = $(key).value;
+  }
   const bounds = {}, fixed = {};
   $("bounds").querySelectorAll("tbody tr").forEach((tr) => {
     const [lo, hi, fx] = [...tr.querySelectorAll("input")].map((i) => numberOrText(i.value));
@@ -438,6 +460,7 @@ $("dl-pred-csv").addEventListener("click", () => {
     INFO = await r.json();
     $("version").textContent = `pcids ${INFO.version}`;
   } catch (_) { /* the picker still works, without the data shading */ }
+  applyDefaults();
   buildPeriodicTable();
   syncBounds();
 })();
