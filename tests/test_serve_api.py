@@ -23,6 +23,7 @@ from pcids.errors import PcidsError  # noqa: E402
 from pcids.models.ensemble import load_elastic_model  # noqa: E402
 from pcids.models.gfa import load_gfa_model  # noqa: E402
 from pcids.serve.app import create_app  # noqa: E402
+from pcids.serve.jobs import design_options  # noqa: E402
 from pcids.serve.limits import Limits, lattice_box_size  # noqa: E402
 from pcids.serve.schemas import DesignRequest  # noqa: E402
 
@@ -251,14 +252,32 @@ def test_element_formula_top_k_and_box_caps(client):
     assert r.status_code == 422 and r.json()["field"] == "top_k" and "at most 100" in r.json()["detail"]
     r = client.post("/api/design", json={**CASE, "max_iterations": 50})
     assert r.status_code == 422 and r.json()["field"] == "max_iterations"
-    seven = many[:7]
-    r = client.post("/api/design", json={**CASE, "elements": seven, "E": 8})
+    paper = {"strategy": "paper"} if "strategy" in design_options() else {}  # a pcids with strategies: the paper's box
+    r = client.post("/api/design", json={**CASE, "elements": many[:7], "E": 8, **paper})
     assert r.status_code == 422 and r.json()["field"] == "E"
     assert f"{lattice_box_size(7, 8, 1):,} compositions" in r.json()["detail"]
+    if paper:  # the whole lattice, counted as the corrector counts it
+        from pcids.corrector import lattice_size
+
+        r = client.post("/api/design", json={**CASE, "elements": many[:5], "h": 0.5, "strategy": "exhaustive"})
+        assert r.status_code == 422 and r.json()["field"] == "strategy"
+        assert f"{lattice_size(dict.fromkeys(many[:5], 20.0), E=100, h=0.5):,} compositions" in r.json()["detail"]
+        r = client.post("/api/design", json={**CASE, "n_random": 10_000})
+        assert r.status_code == 422 and r.json()["field"] == "n_random"
     r = client.post("/api/predict", json={"formulas": ["Cu50Zr50"] * 1001})
     assert r.status_code == 422 and "at most 1000 formulas" in r.json()["detail"]
     r = client.post("/api/gfa", json={"formulas": []})
     assert r.status_code == 422 and r.json()["field"] == "formulas"
+
+
+def test_an_option_this_pcids_lacks_is_refused(client, monkeypatch):
+    from pcids.serve import jobs
+
+    older = {k: v for k, v in design_options().items() if k != "tie_resolution"}
+    monkeypatch.setattr(jobs, "design_options", lambda: older)
+    r = client.post("/api/design", json={**CASE, "tie_resolution": 0.01})
+    assert r.status_code == 422
+    assert r.json() == {"detail": "this version of pcids has no design option tie_resolution", "field": "tie_resolution", "error": "LimitError"}
 
 
 def test_lattice_box_size_counts_the_box():
