@@ -22,7 +22,7 @@ def test_table_shows_all_four_properties_with_sigma():
     result = invoke(VIT1)
     assert result.exit_code == 0, result.output
     expected = load_elastic_model().predict(VIT1).iloc[0]
-    assert "Zr41.2Be22.5Ti13.8Cu12.5Ni10" in result.stdout
+    assert VIT1 in result.stdout  # as typed
     assert f"{expected.G:.1f} ± {expected.G_std:.1f}" in result.stdout
     assert f"{expected.K:.1f} ± {expected.K_std:.1f}" in result.stdout
     assert f"{expected.nu:.3f} ± {expected.nu_std:.3f}" in result.stdout
@@ -32,8 +32,9 @@ def test_json_for_several_formulas_matches_the_library():
     result = invoke(VIT1, "Cu50Zr50", "--json")
     assert result.exit_code == 0, result.output
     records = json.loads(result.stdout)
-    assert [r["formula"] for r in records] == list(load_elastic_model().predict([VIT1, "Cu50Zr50"]).index)
     lib = load_elastic_model().predict([VIT1, "Cu50Zr50"])
+    assert [r["input"] for r in records] == [VIT1, "Cu50Zr50"] == list(lib.index)
+    assert [r["formula"] for r in records] == list(lib["formula"]) == ["Zr41.2Be22.5Ti13.8Cu12.5Ni10", "Cu50Zr50"]
     for rec, (_, row) in zip(records, lib.iterrows()):
         for k in ("G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std"):
             assert rec[k] == pytest.approx(row[k], rel=1e-4)  # float32 networks
@@ -47,7 +48,7 @@ def test_csv_file_and_output(tmp_path):
     result = invoke("--file", str(src), "--column", "alloy", "--json", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)) == 2
-    assert out.read_text().splitlines()[0].startswith("formula,G,G_std,K,K_std,E")
+    assert out.read_text().splitlines()[0].startswith("input,formula,G,G_std,K,K_std,E")
     again = invoke("--file", str(src), "--column", "alloy", "--out", str(out))
     assert again.exit_code == 1 and "--force" in again.output
 
