@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from pcids import load_elastic_model, load_gfa_model
 from pcids.cli import app
+from test_cli_design import small_models  # noqa: F401  (fixture: tiny models stand in for the shipped ones)
 
 runner = CliRunner()
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -111,19 +112,6 @@ def test_gfa_table_piped_to_a_file_is_whole(tmp_path):
     assert [r[0] for r in rows] == ["Pd40Ni40P20", VIT1]
     assert [r[1] for r in rows] == [f"{x:.2f}" for x in p]
     assert all(len(r) == 6 for r in rows)
-
-
-@pytest.fixture()
-def small_models(monkeypatch):
-    import pcids.models.ensemble
-    import pcids.models.gfa
-    import pcids.models.inverse
-    from test_design import tiny_models
-
-    fwd, inv, gfa = tiny_models()
-    monkeypatch.setattr(pcids.models.ensemble, "load_elastic_model", lambda: fwd)
-    monkeypatch.setattr(pcids.models.inverse, "load_inverse_model", lambda: inv)
-    monkeypatch.setattr(pcids.models.gfa, "load_gfa_model", lambda: gfa)
 
 
 DESIGN = ["design", "Ti", "Zr", "Be", "Fe", "--G", "36", "--K", "105", "-k", "3", "-q"]
