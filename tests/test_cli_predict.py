@@ -95,7 +95,8 @@ def test_explicit_zero_term_is_accepted_and_dropped():
     result = invoke("Cu46Ti0Zr54", "Cu46Zr54", "--json")
     assert result.exit_code == 0, result.output
     a, b = json.loads(result.stdout)
-    assert a["formula"] == b["formula"] == load_elastic_model().predict(["Cu46Zr54"]).index[0]
+    assert a["formula"] == b["formula"] == load_elastic_model().predict(["Cu46Zr54"])["formula"].iloc[0]
+    assert a["input"] == "Cu46Ti0Zr54"  # kept as typed
     for k in ("G", "K", "E", "nu"):
         assert a[k] == pytest.approx(b[k], rel=1e-4)
     lib = load_elastic_model().predict(["Cu46Ti0Zr54"]).iloc[0]

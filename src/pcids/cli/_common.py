@@ -72,7 +72,9 @@ def print_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], title:
 
     shown = list(columns)
     dropped: list[str] = []
-    if out.is_terminal:
+    if not isinstance(out, Console):  # a stand-in that keeps what is printed (pcids.serve.table)
+        out.print(build(shown))
+    elif out.is_terminal:
         wide = out.options.update_width(WIDE)
         for c in sorted((c for c in columns if c.drop is not None), key=lambda c: c.drop or 0):
             if out.measure(build(shown), options=wide).maximum <= out.width:
