@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from pcids.composition import Composition
+from pcids.composition import Composition, as_typed
 from pcids.descriptors import composition_matrix
 from pcids.elements import check_elements
 from pcids.errors import ExtrapolationWarning, ModelFileError, NotFittedError, PcidsError
@@ -735,15 +735,19 @@ class GFAModel(BaseEstimator):
         return (self.predict_proba(compositions) >= self.decision_threshold_).astype(int)
 
     def predict_dmax(self, compositions: Any) -> pd.DataFrame:
-        """Predicted Dmax (mm) with a ~68 % range (``dmax_low``, ``dmax_high``), indexed by formula."""
+        """Predicted Dmax (mm) with a ~68 % range (``dmax_low``, ``dmax_high``), indexed by the input as
+        typed, beside the canonical ``formula``."""
         self._check_fitted()
+        if isinstance(compositions, (str, Composition)):
+            compositions = [compositions]
+        compositions = list(compositions["formula"] if isinstance(compositions, pd.DataFrame) else compositions)
         A, elements, comps = self._matrix(compositions)
         self._warn_domain(A, elements, comps)
         log_d = self._log_dmax(self._features(A, elements))
         lo, hi = self.residual_quantiles_
         return pd.DataFrame(
-            {"dmax_mm": 10.0**log_d, "dmax_low": 10.0 ** (log_d + lo), "dmax_high": 10.0 ** (log_d + hi)},
-            index=pd.Index([c.formula for c in comps], name="formula"),
+            {"formula": [c.formula for c in comps], "dmax_mm": 10.0**log_d, "dmax_low": 10.0 ** (log_d + lo), "dmax_high": 10.0 ** (log_d + hi)},
+            index=pd.Index([as_typed(c) for c in compositions], name="input"),
         )
 
     # -- one consistent Dmax (pcids.models.dmax_mixture) -------------------
@@ -777,21 +781,25 @@ class GFAModel(BaseEstimator):
         return p, self.dmax_from(p, d), d
 
     def predict_gfa(self, compositions: Any) -> pd.DataFrame:
-        """Every GFA output per alloy, indexed by formula; warns outside the training domain.
+        """Every GFA output per alloy, indexed by the input as typed; warns outside the training domain.
 
-        Columns: ``p_bulk_glass`` (P(Dmax >= threshold)), ``dmax_mm`` (the
+        Columns: ``formula`` (canonical), ``p_bulk_glass`` (P(Dmax >= threshold)), ``dmax_mm`` (the
         consistent Dmax: the median of the mixture), ``dmax_low`` /
         ``dmax_high`` (its 16th / 84th percentiles, 0 when they fall below
         the threshold), ``dmax_if_glass_mm`` with ``dmax_if_glass_low`` /
         ``dmax_if_glass_high`` (the regressor's ~68 % range).
         """
         self._check_fitted()
+        if isinstance(compositions, (str, Composition)):
+            compositions = [compositions]
+        compositions = list(compositions["formula"] if isinstance(compositions, pd.DataFrame) else compositions)
         A, elements, comps = self._matrix(compositions)
         self._warn_domain(A, elements, comps)
         p, d = self.predict_matrix(A, elements)
         lo, hi = self.residual_quantiles_
         return pd.DataFrame(
             {
+                "formula": [c.formula for c in comps],
                 "p_bulk_glass": p,
                 "dmax_mm": self.dmax_from(p, d),
                 "dmax_low": self.dmax_from(p, d, 0.16),
@@ -800,7 +808,7 @@ class GFAModel(BaseEstimator):
                 "dmax_if_glass_low": d * 10.0**lo,
                 "dmax_if_glass_high": d * 10.0**hi,
             },
-            index=pd.Index([c.formula for c in comps], name="formula"),
+            index=pd.Index([as_typed(c) for c in compositions], name="input"),
         )
 
     # -- domain ------------------------------------------------------------
