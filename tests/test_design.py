@@ -299,7 +299,7 @@ def _shipped_available() -> bool:
     from pcids.models.inverse import shipped_model_path
 
     stems = [shipped_model_stem().parent / "forward_G", shipped_model_stem().parent / "forward_K", shipped_model_path(), shipped_path()]
-    return all(s.with_suffix(".pt").exists() for s in stems)
+    return all(s.with_suffix(".npz").exists() for s in stems)
 
 
 @pytest.mark.skipif(not _shipped_available(), reason="shipped models not built")

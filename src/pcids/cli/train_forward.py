@@ -64,7 +64,7 @@ def train_shipped_pair(
 
 
 def command(
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File stem to write <stem>_G/_K .pt/.json (default: the shipped models in the package)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File stem to write <stem>_G/_K .npz/.json (default: the shipped models in the package)."),
     members: int = typer.Option(5, help="Networks per ensemble."),
     seed: int = typer.Option(0, help="Seed of the first member (members use seed, seed+1, ...)."),
     paper: bool = typer.Option(False, "--paper", help="Use the paper-size networks of Table 2 instead of the shipped architecture."),
@@ -93,7 +93,7 @@ def _run(out, members, seed, paper, hidden, epochs, calibration_folds, force) ->
 
     stem = out if out is not None else shipped_model_stem()
     for t in ("G", "K"):
-        for suffix in (".pt", ".json"):
+        for suffix in (".npz", ".json"):
             p = stem.parent / f"{stem.name}_{t}{suffix}"
             if p.exists() and not force:
                 raise PcidsError(f"{p} exists; pass --force to overwrite it")

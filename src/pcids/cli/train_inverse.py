@@ -29,7 +29,7 @@ def train_shipped_inverse(seed: int = 0, **overrides):
 
 
 def command(
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File stem to write .pt/.json (default: the shipped model in the package)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File stem to write .npz/.json (default: the shipped model in the package)."),
     seed: int = typer.Option(0, help="Seed of the first network (ensemble members use seed, seed+1, ...)."),
     loss: Optional[str] = typer.Option(None, help="dkidn or ridn."),
     head: Optional[str] = typer.Option(None, help="linear (paper) or softmax."),
@@ -51,7 +51,7 @@ def command(
 
     torch.set_num_threads(1)
     stem = out if out is not None else shipped_model_path()
-    for suffix in (".pt", ".json"):
+    for suffix in (".npz", ".json"):
         p = stem.with_suffix(suffix)
         if p.exists() and not force:
             raise PcidsError(f"{p} exists; pass --force to overwrite it")
