@@ -24,11 +24,12 @@ def machine() -> dict[str, Any]:
     }
 
 
-def write(name: str, payload: dict[str, Any], markdown: str) -> None:
-    RESULTS.mkdir(exist_ok=True)
+def write(name: str, payload: dict[str, Any], markdown: str, results: Path = RESULTS) -> None:
+    """``<results>/<name>.json`` and ``.md``; ``name`` may hold a subfolder (``screens/...``)."""
+    (results / name).parent.mkdir(parents=True, exist_ok=True)
     payload = {"machine": machine(), **payload}
-    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
-    (RESULTS / f"{name}.md").write_text(markdown.rstrip() + f"\n\n_Machine: {payload['machine']}_\n")
+    (results / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    (results / f"{name}.md").write_text(markdown.rstrip() + f"\n\n_Machine: {payload['machine']}_\n")
     print(markdown)
 
 

@@ -9,10 +9,12 @@ after. Targets: predict <= 1.5 s, case design <= 2.5 s. The same commands with
 must not be among them).
 
     python benchmarks/startup.py            # writes benchmarks/results/startup.{json,md}
+    python benchmarks/startup.py --src OTHER/src --name startup_before   # another checkout, for comparison
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -60,11 +62,15 @@ def heavy_imports(argv: list[str], env: dict[str, str]) -> dict[str, float]:
 
 
 def main() -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--src", type=Path, default=ROOT / "src", help="pcids sources to time (default: this checkout's)")
+    ap.add_argument("--name", default="startup", help="results file stem in benchmarks/results")
+    args = ap.parse_args()
+    env = {**os.environ, "PYTHONPATH": str(args.src.resolve())}
     load_before = os.getloadavg()
     rows = {}
-    for label, args in COMMANDS.items():
-        argv = [*PCIDS, *args]
+    for label, verb in COMMANDS.items():
+        argv = [*PCIDS, *verb]
         run_once(argv, env)  # warm-up: file cache, .pyc files
         runs = [run_once(argv, env) for _ in range(REPEATS)]
         rows[label] = {
@@ -76,7 +82,7 @@ def main() -> None:
             "heavy_imports_s": heavy_imports(argv, env),
         }
     load_after = os.getloadavg()
-    command = "python benchmarks/startup.py"
+    command = " ".join(["python", "benchmarks/startup.py", *sys.argv[1:]])
     result = {
         "commands": rows,
         "repeats": REPEATS,
@@ -84,14 +90,16 @@ def main() -> None:
         "load_after": [round(x, 2) for x in load_after],
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
+        "src": str(args.src),
         "command": command,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "startup.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [
         "# Start-up time of the first commands",
         "",
-        f"Whole process (interpreter start to exit), median of {REPEATS} runs after one warm-up; CPU = user + system.",
+        f"Whole process (interpreter start to exit), median of {REPEATS} runs after one warm-up; CPU = user + system. "
+        f"Sources: `{args.src}`.",
         "",
         "| command | wall median (s) | CPU median (s) | target (s) | met | torch / sklearn / scipy imported |",
         "|---|---|---|---|---|---|",
@@ -112,7 +120,7 @@ def main() -> None:
         f"Command: `{command}`",
         "",
     ]
-    (RESULTS / "startup.md").write_text("\n".join(lines))
+    (RESULTS / f"{args.name}.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
 

@@ -3,33 +3,11 @@
 Around a start composition A, every composition with each a_i in
 [a_i - E, a_i + E], on a lattice of step h, summing to exactly 100 at.% with
 every a_i > 0 (and inside optional per-element bounds, with optional fixed
-elements) is scored; the best ``top_k`` are returned.
-
-Decisions
----------
-* **Integer lattice.** Everything is done in integer units of h (a_i = k_i h,
-  sum k_i = 100/h), so sums are exact and there is no float drift; h must
-  divide 100. The lattice is absolute (multiples of h), not relative to the
-  start, and the box ends are snapped inwards: ``[a_i - E, a_i + E]`` is
-  taken literally. The start is used as given (not renormalised), so a start
-  summing to 101 is still searched around, and every candidate sums to 100
-  (the prototype kept the start's total, a bug).
-* **Only valid points are generated.** Elements are filled in order; each
-  element's admissible values given the prefix form an integer interval
-  (the rest must still be able to reach the total), so the generator never
-  builds the box and filters it. A counting table (number of completions of
-  each prefix) lets the lattice be cut into chunks of at most ``chunk_size``
-  points: memory stays bounded and scoring runs in large batches.
-* **Running top-k, batching-proof.** Each chunk is reduced with
-  ``np.partition``; the k best and their near-ties are held, rescored one at
-  a time at the end and ranked with near-ties (relative ``TIE_RTOL``) in
-  enumeration order (lexicographic in the given element order), so pruned and
-  full searches, any ``chunk_size`` and any CPU's BLAS give the same top k.
-  NaN scores rank last.
-* **Any scorer.** ``score`` is any callable mapping an (m, n) array of at.%
-  to m scores (lower is better); :func:`linear_feature_scorer` adapts a
-  function of linear descriptors (the paper's four are ``A @ P``), which
-  makes the descriptor cost negligible next to the network.
+elements) is scored; the best ``top_k`` are returned. Work is in integer units
+of h; only valid points are generated, in chunks of bounded size; the top k
+are the same whatever the chunking, pruning or CPU (near-ties in lattice
+order). ``score`` is any callable from an (m, n) at.% array to m scores (lower
+is better). Why each of these: docs/decisions.md, "Corrector: ...".
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Bundled measurements of metallic glasses, cleaned, merged and reported.
 
-Two datasets, each one row per distinct alloy (distinct = same canonical
+Datasets, each one row per distinct alloy (distinct = same canonical
 composition, :attr:`pcids.composition.Composition.formula`):
 
 ``load_elastic()``
@@ -12,83 +12,21 @@ composition, :attr:`pcids.composition.Composition.formula`):
 
 ``load_gfa()``
     Glass-forming ability merged over four files: Xiong's Dmax file, Xiong's
-    GFA classes, Ward et al. 2018 and the UW-Madison DMREF compilation.
+    GFA classes, Ward et al. 2018 and the UW-Madison DMREF compilation:
+    ``dmax_mm`` (median of the distinct measured diameters per source),
+    ``gfa_class`` (majority vote, ties to the glassier class), ``conflict``,
+    ``n_sources``, ``sources``.
 
 ``load_temperatures()``
     Characteristic temperatures Tg, Tx, Tl (K) from Xiong's file and DMREF,
     with the derived dTx, Trg and gamma (rules in its docstring).
 
-Reading the files
------------------
-* Formulas are parsed with :func:`pcids.composition.parse_formula`, which drops
-  terms with an amount of exactly zero (``Ag0Cu32Fe68``, ~980 Ward rows from
-  composition spreads): the element is absent, the row is kept.
-* The top-level amounts must describe a whole: either at.% summing to
-  100 +/- 0.5 (rounding of 0.1-step values over up to 7 elements reaches
-  +/-0.35; every deviation beyond 0.5 in the data is an integer-sized typo or
-  a missing term, e.g. 98, 99, 101, 102.4, 105), or fractions summing to
-  1 +/- 0.01, or small molar ratios summing to at most 10 (high-entropy
-  notation such as ``Cu0.5NiAlCoCrFe``), or no numbers at all
-  (``SrCaYbMgZn``). Anything else (``Zr57``, ``Zr50Al10``, ``Al9Y9``,
-  ``Zr53Ti5Cu20Ni12Al15`` = 105) is set aside as "impossible sum".
-* Nothing is dropped silently: :func:`set_aside` lists every row not used with
-  its reason, :func:`merge_log` every alloy built from more than one record.
-
-Per-record evidence (GFA)
--------------------------
-Each usable row becomes a *record*: a class vote and, if one was measured, a
-critical casting diameter.
-
-============  ===========================================================
-Xiong Dmax    0 -> crystalline; 0.1 -> ribbon glass (placeholder, not a
-              diameter); any other value -> bulk glass, measured diameter
-Xiong GFA     BMG / RMG / CRA -> bulk glass / ribbon glass / crystalline
-Ward 2018     BMG -> bulk glass (D_max, when given, is measured);
-              Ribbon -> ribbon glass (D_max 0.2 is a placeholder);
-              empty -> crystalline
-DMREF v5      ``Dmax_[mm]`` given -> bulk glass with that diameter (all such
-              rows are amorphous or unlabelled cast rods);
-              AM cast as Rod / Wedge or by melt casting -> bulk glass, no
-              diameter; AM in any other form (ribbon, foil, wire, unknown)
-              -> "glass" (a lower bound: at least ribbon glass, see below);
-              CR, AC (amorphous + crystalline), QC, OT on a melt-spun or
-              unknown form -> crystalline (other sources label ~97 % of
-              such alloys crystalline).
-              Set aside: thin films and powders / deposition and mechanical
-              alloying (not melt-quenched: they say nothing about GFA);
-              labels listing several outcomes (``['AM' 'AC']``);
-              non-amorphous cast rods of unknown size (they only bound Dmax
-              from above); rows with neither label nor Dmax (temperature
-              data only). ``Size1/Size2`` are ribbon width x thickness, never
-              a casting diameter, and are not used.
-============  ===========================================================
-
-Plausibility: a record whose diameter lies outside [0.05, 100] mm is set
-aside ("implausible value"). The largest metallic glass ever cast is a
-Pd-Cu-Ni-P rod of about 80 mm, so DMREF's Pd42.5Cu30P20Ni7.5 = 150 mm is
-dropped (that alloy stays a bulk glass through Ward's and Xiong's labels, with
-no diameter); a "rod" of 0.03 mm (two DMREF Cu-Hf-Ti rows) is thinner than a
-melt-spun ribbon and is a unit or typing error.
-
-Merge rules (GFA)
------------------
-* ``dmax_mm``: the median of the measured diameters, each distinct value
-  counted once per source (DMREF repeats one literature value up to three
-  times, once per compiler, and this must not outvote other sources). NaN
-  when no diameter was measured. ``n_dmax`` counts the records with a
-  measured diameter.
-* ``gfa_class``: majority vote of the records. DMREF's lower-bound "glass"
-  votes agree with "bulk glass" (a bulk glass also forms ribbons) and are
-  dropped when any record says bulk glass; otherwise they count as ribbon
-  glass. Ties go to the glassier class: a glass that was made once is
-  stronger evidence than a failed attempt, which may reflect the processing.
-  The sources call any glassy cast rod "BMG", including ~40 alloys with
-  Dmax < 1 mm (e.g. Ti50Cu42.5Ni7.5, 0.2 mm); this convention is kept, so
-  filter on ``dmax_mm`` for a size threshold.
-* ``conflict``: the votes name more than one class, or the measured
-  diameters disagree by more than 1 mm *and* a factor 1.5 (max vs min).
-  The alloy is kept; the flag lets models down-weight or drop it.
-* ``n_sources``: number of records merged; ``sources``: which files.
+Formulas are parsed with :func:`pcids.composition.parse_formula` (zero terms
+such as ``Ag0Cu32Fe68`` are dropped); rows whose amounts do not describe a
+whole alloy, and records that say nothing or something implausible about GFA,
+are set aside with a reason. Nothing is dropped silently: :func:`set_aside`
+lists every row not used, :func:`merge_log` every alloy built from more than
+one record. The reading and merge rules and why: docs/decisions.md, "Data: ...".
 """
 
 from __future__ import annotations
