@@ -124,7 +124,7 @@ def test_sklearn_contract(data):
     m = InverseModel(loss="ridn", hidden_layer_sizes=(310,) * 4)
     assert m.get_params()["loss"] == "ridn"
     c = clone(m).set_params(alpha=0.5)
-    assert c.alpha == 0.5 and not hasattr(c, "modules_")
+    assert c.alpha == 0.5 and not hasattr(c, "layers_")
     with pytest.raises(NotFittedError, match="InverseModel"):
         m.predict(data[0][:2])
 
