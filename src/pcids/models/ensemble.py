@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from pcids.composition import Composition
+from pcids.composition import Composition, as_typed
 from pcids.descriptors import PAPER_FEATURES, WeightedMeans
 from pcids.errors import DataError, ExtrapolationWarning, ModelFileError, PcidsError
 from pcids.models._base import Estimator, Regressor, check_is_fitted
@@ -398,7 +398,7 @@ class ElasticModel(Estimator):
         return np.array([not r for r in self._reasons(comps, X)], dtype=bool)
 
     def predict(self, compositions: Iterable[Any] | str) -> Any:
-        """DataFrame indexed by canonical formula: G, G_std, K, K_std, E, E_std, nu, nu_std, in_domain (GPa).
+        """DataFrame indexed by the input as typed: formula (canonical), G, G_std, K, K_std, E, E_std, nu, nu_std, in_domain (GPa).
 
         Warns (ExtrapolationWarning) naming each composition outside the training domain and why.
         """
@@ -408,6 +408,7 @@ class ElasticModel(Estimator):
 
         if isinstance(compositions, (str, Composition)):
             compositions = [compositions]
+        compositions = list(compositions)
         comps = [Composition.coerce(c) for c in compositions]
         if not comps:
             raise PcidsError("no compositions given")
@@ -426,6 +427,7 @@ class ElasticModel(Estimator):
         derived = derived_with_uncertainty(mean[:, 0], mean[:, 1], std[:, 0], std[:, 1])
         df = pd.DataFrame(
             {
+                "formula": [c.formula for c in comps],
                 "G": mean[:, 0],
                 "G_std": std[:, 0],
                 "K": mean[:, 1],
@@ -436,7 +438,7 @@ class ElasticModel(Estimator):
                 "nu_std": derived["nu_std"],
                 "in_domain": [not r for r in reasons],
             },
-            index=pd.Index([c.formula for c in comps], name="formula"),
+            index=pd.Index([as_typed(c) for c in compositions], name="input"),
         )
         return df
 

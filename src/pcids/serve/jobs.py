@@ -226,7 +226,8 @@ def _fill(rows: list[dict[str, Any]], good: list[tuple[int, Any]], values: list[
 
 
 def _records(df: Any) -> list[dict[str, Any]]:
-    return json.loads(df.reset_index(drop=True).to_json(orient="records"))
+    # the rows already hold the formula as typed and its canonical form: keep the frames' numbers only
+    return json.loads(df.reset_index(drop=True).drop(columns="formula", errors="ignore").to_json(orient="records"))
 
 
 def predict_elastic(comps: list[Any]) -> list[dict[str, Any]]:
