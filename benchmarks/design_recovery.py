@@ -450,6 +450,7 @@ def evaluate(
     design_fn: Callable | None = None,
     progress: bool = True,
     resume: bool = True,
+    only_folds: list[int] | None = None,
 ) -> dict[str, Any]:
     """Every held-out alloy of the protocol's 5 folds -> {"summary": per method, "rows": per alloy}.
 
@@ -457,6 +458,7 @@ def evaluate(
     ``baselines=False`` runs ``design`` only (the predictor, same call, is kept: it is nearly free).
     ``resume``: reuse a fold's rows scored before by the same pcids source, judge, design_fn and
     arguments (cached beside the fold's models), so an interrupted or repeated run is cheap.
+    ``only_folds``: score these folds only (to spread one run over processes; then rerun without it).
     """
     from pcids.composition import Composition
     from pcids.datasets import load_gfa
@@ -474,6 +476,8 @@ def evaluate(
     gfa_all = load_gfa()
     rows: list[dict[str, Any]] = []
     for k, (tr, te) in enumerate(folds(df, protocol, seed)):
+        if only_folds is not None and k not in only_folds:
+            continue
         train_df = df.iloc[tr]
         test_df = df.iloc[te]
         test_df = test_df[test_df["G"].notna() & test_df["K"].notna()]
@@ -589,6 +593,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true", help="tiny models (smoke test)")
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--train-only", action="store_true", help="fill the model cache and stop")
+    ap.add_argument("--folds", default=None, help="score only these folds, e.g. 0,1 (fills the row cache; no result files)")
     args = ap.parse_args(argv)
     protocols = choices(ap, args.protocols, PROTOCOLS, "protocol")
     command = command_line(__file__, argv)
@@ -602,7 +607,11 @@ def main(argv: list[str] | None = None) -> None:
                 fold_models(p, args.seed, k, df.iloc[tr], gfa_training_frame(gfa_all, df.iloc[te], p), quick=args.quick)
         print(f"cache filled in {time.perf_counter() - t0:.0f} s")
         return
-    results = [evaluate(VARIANTS[args.variant], p, args.seed, limit=args.limit, quick=args.quick, baselines=not args.no_baselines) for p in protocols]
+    only = [int(x) for x in args.folds.split(",")] if args.folds else None
+    results = [evaluate(VARIANTS[args.variant], p, args.seed, limit=args.limit, quick=args.quick, baselines=not args.no_baselines, only_folds=only) for p in protocols]
+    if only is not None:
+        print(f"folds {only} scored and cached; rerun without --folds for the result files")
+        return
     name = result_name(args.variant, args.seed, args.quick) + ("" if args.limit is None else f"_limit{args.limit}")
     md = markdown(results, args.variant, command)
     RESULTS.mkdir(exist_ok=True)
