@@ -362,6 +362,11 @@ def run_random_tol(fwd: Any, elements: list[str], G: float, K: float, rng: np.ra
     return [dict(zip(elements, map(float, A[i]))) for i in pick], fallback
 
 
+def _SCORING_CODE() -> tuple[Any, ...]:  # noqa: N802 - a constant, computed late (defined below)
+    return (elastic_frame, folds, gfa_training_frame, model_settings, _fit, fold_dir, _fold_ident, training_data_only, _elements, uniform,
+            predicted_error, run_design, run_predictor, run_nearest_system, KnnMasses, lattice_sample, run_random_tol, _l1, score, evaluate)
+
+
 def rows_key(design_fn: Callable, design_kwargs: dict[str, Any], baselines: bool, limit: int | None) -> str:
     """Identifies a fold's scored rows: the whole pcids source, this judge, design_fn and its kwargs."""
     import pcids
@@ -369,7 +374,8 @@ def rows_key(design_fn: Callable, design_kwargs: dict[str, Any], baselines: bool
     h = hashlib.sha256()
     for f in sorted(Path(pcids.__file__).resolve().parent.rglob("*.py")):
         h.update(f.read_bytes())
-    h.update(Path(__file__).resolve().read_bytes())
+    for f in _SCORING_CODE():  # the judge's code that makes the rows (not its report)
+        h.update(inspect.getsource(f).encode())
     try:
         h.update(inspect.getsource(design_fn).encode())
     except (OSError, TypeError):
@@ -568,6 +574,11 @@ def markdown(results: list[dict[str, Any]], variant: str, command: str) -> str:
                 f"{v['best10']['median']:.1f} / {v['best10']['mean']:.1f} | {100 * v['share_best5_within_5']:.0f} % | "
                 f"{100 * v['share_best5_within_10']:.0f} % | {100 * v['median_error_top1']:.2f} % | {100 * v['share_top1_within_tolerance']:.0f} % | {v['n_fallback']} |"
             )
+        seen = [r for r in res["rows"] if "nearest_system" in r and not r["nearest_system"]["fallback"]]
+        if seen and len(seen) < len(res["rows"]):
+            sub = summarize(seen)
+            lines += ["", f"On the {len(seen)} alloys whose system is in the training data (where (b) has an answer), best of 5 median / mean: "
+                      + "; ".join(f"{LABELS[m]} {v['best5']['median']:.1f} / {v['best5']['mean']:.1f}" for m, v in sub.items()) + "."]
         others = {m: v["best5"]["median"] for m, v in s.items() if m != "design"}
         if others:
             d5 = s["design"]["best5"]["median"]
