@@ -161,6 +161,11 @@ def test_unreachable_scheduler_fails_clearly_within_the_timeout():
     assert time.monotonic() - t < 15
     with pytest.raises(ScreenError, match="tcp://HOST:PORT"):
         screen(PALETTE, targets=TARGETS, sizes=3, scheduler="127.0.0.1")
+    with pytest.raises(ScreenError, match="--workers sizes the local cluster"):
+        screen(PALETTE, targets=TARGETS, sizes=3, scheduler=f"tcp://127.0.0.1:{port}", workers=2)
+    for bad in (0, 1.5):
+        with pytest.raises(ScreenError, match="workers must be a positive integer"):
+            screen(PALETTE, targets=TARGETS, sizes=3, workers=bad)
 
 
 # ----------------------------------------------------------------- on the cluster
