@@ -171,6 +171,14 @@ def test_unreachable_scheduler_fails_clearly_within_the_timeout():
 # ----------------------------------------------------------------- on the cluster
 
 
+def test_the_local_cluster_listens_on_127_0_0_1_only(client):
+    sched = client.cluster.scheduler
+    addresses = [client.scheduler.address, *client.scheduler_info(n_workers=-1)["workers"]]
+    addresses += [w["nanny"] for w in client.scheduler_info(n_workers=-1)["workers"].values()]
+    assert all(a.startswith("tcp://127.0.0.1:") for a in addresses), addresses
+    assert sched.http_server.address == "127.0.0.1"  # its HTTP routes (health, metrics); the dashboard is off
+
+
 def test_screen_ranks_every_system_once_and_writes_the_tables(baseline):
     s = baseline.systems
     assert len(s) == N_SYSTEMS and s["system"].is_unique

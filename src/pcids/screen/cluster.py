@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -70,10 +71,12 @@ def connect(client: Any = None, scheduler: str | None = None, workers: int | Non
         finally:
             c.close()
         return
-    cluster = LocalCluster(
-        n_workers=workers or local_cores(), threads_per_worker=1, processes=True, host="127.0.0.1",
-        scheduler_port=0, dashboard_address=None, silence_logs=logging.ERROR,
-    )
+    with warnings.catch_warnings():  # its HTTP routes (health, metrics) take another port when 8787 is busy; say nothing
+        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+        cluster = LocalCluster(
+            n_workers=workers or local_cores(), threads_per_worker=1, processes=True, host="127.0.0.1",
+            scheduler_port=0, dashboard_address=None, silence_logs=logging.ERROR,
+        )
     try:
         c = Client(cluster)
         try:
