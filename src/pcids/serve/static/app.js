@@ -132,18 +132,40 @@ function numberOrText(v) {  // a number when it reads as one; otherwise the text
   return Number.isFinite(n) ? n : t;
 }
 
+function supported(option) {  // an option this server's pcids takes (all, if /api/info did not answer)
+  return !INFO.design_options || option in INFO.design_options;
+}
+
+function applyDefaults() {  // the library's defaults and choices, so the page never carries its own copy
+  const opts = INFO.design_options || {};
+  for (const key of ["tolerance", "top_k", "E", "h", "min_distance", "gfa_threshold_mm"]) {
+    if (opts[key] !== undefined && opts[key] !== null) $(key).value = opts[key];
+  }
+  for (const key of ["prefer", "strategy"]) {
+    const select = $(key);
+    (INFO.choices || {})[key]?.forEach((c) => select.appendChild(el("option", { value: c }, c)));
+    if (opts[key]) select.value = opts[key];
+  }
+  document.querySelectorAll("[data-option]").forEach((label) => {
+    const key = label.dataset.option;
+    label.hidden = !(key in opts) || (label.querySelector("select") && !$(key).options.length);
+  });
+}
+
 function designRequest() {
   const req = { elements: parseElements($("elements").value), targets: {} };
   for (const t of ["G", "K", "E", "nu"]) {
     const v = numberOrText($("t-" + t).value);
     if (v !== null) req.targets[t] = v;
   }
-  for (const key of ["tolerance", "top_k", "E", "h"]) {
+  for (const key of ["tolerance", "top_k", "E", "h", "min_distance"]) {
     const v = numberOrText($(key).value);
-    if (v !== null) req[key] = v;
+    if (v !== null && supported(key)) req[key] = v;
   }
   req.gfa_threshold_mm = $("gfa-on").checked ? numberOrText($("gfa_threshold_mm").value) : null;
-  req.prefer = $("prefer").value;
+  for (const key of ["prefer", "strategy"]) {
+    if (supported(key) && $(key).value) req[key] = $(key).value;
+  }
   const bounds = {}, fixed = {};
   $("bounds").querySelectorAll("tbody tr").forEach((tr) => {
     const [lo, hi, fx] = [...tr.querySelectorAll("input")].map((i) => numberOrText(i.value));
@@ -165,7 +187,16 @@ function busy(on) {
   clearInterval(ticker);
   if (on) {
     const t0 = performance.now();
-    const tick = () => { $("progress-text").textContent = `searching… ${((performance.now() - t0) / 1000).toFixed(1)} s`; };
+    let load = "", polls = 0;
+    const tick = () => {
+      $("progress-text").textContent = `searching… ${((performance.now() - t0) / 1000).toFixed(1)} s${load}`;
+      if (++polls % 5 === 0) {  // once a second: how busy the server is
+        fetch("/api/health").then((r) => r.json()).then((h) => {
+          const s = h.searches;
+          load = ` · server: ${s.running} of ${s.max_concurrent} search slots busy${s.waiting ? `, ${s.waiting} waiting` : ""}`;
+        }).catch(() => {});
+      }
+    };
     tick();
     ticker = setInterval(tick, 200);
   }
@@ -429,6 +460,7 @@ $("dl-pred-csv").addEventListener("click", () => {
     INFO = await r.json();
     $("version").textContent = `pcids ${INFO.version}`;
   } catch (_) { /* the picker still works, without the data shading */ }
+  applyDefaults();
   buildPeriodicTable();
   syncBounds();
 })();
