@@ -227,7 +227,8 @@ def main() -> None:
     from pcids.screen.palette import batches
 
     tasks = sum(1 for s, v in chosen.items() for _ in batches(palette, [s], 5.0, DEFAULT_BATCH_POINTS, v))
-    client_per_batch = sum(v["client_cpu_seconds"] for v in w1["per_size"].values()) / tasks
+    # the pure client's CPU per task: through --scheduler (a LocalCluster's scheduler runs inside the client process)
+    client_per_batch = sum(v["client_cpu_seconds"] for v in (sched or w1)["per_size"].values()) / tasks
     est = estimate(cost, eff, client_per_batch)
     est_cpu = estimate(cpu_cost, cpu[min(workers)] / cpu[max(workers)], client_per_batch)
     payload = {
@@ -282,7 +283,7 @@ def main() -> None:
         f"(ratio {cpu[max(workers)] / cpu[min(workers)]:.2f}: the work does not grow with the workers; on a shared box the wall-time "
         "ratio is bounded by the CPU share the job gets, the CPU ratio is not).", "",
         f"On paper (per-system costs above; {max(workers)}-worker efficiency assumed at 16 and 256 workers, and never faster than "
-        f"the client, which spent {1000 * client_per_batch:.0f} ms of CPU per finished task here ({tasks} tasks; the 40-element screen is "
+        f"the client, which spent {1000 * client_per_batch:.0f} ms of CPU per finished task {'through --scheduler' if sched else 'with its local scheduler'} ({tasks} tasks; the 40-element screen is "
         f"{n_batches(40):,} tasks at the default --batch-points: a larger one lowers that floor on a big cluster):", "",
         "| screen | systems | 1 worker | 16 workers | 256 workers |", "|---|---|---|---|---|",
     ]
