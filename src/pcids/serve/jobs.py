@@ -226,7 +226,8 @@ def _fill(rows: list[dict[str, Any]], good: list[tuple[int, Any]], values: list[
 
 
 def _records(df: Any) -> list[dict[str, Any]]:
-    return json.loads(df.reset_index(drop=True).to_json(orient="records"))
+    # the rows already hold the formula as typed and its canonical form: keep the frames' numbers only
+    return json.loads(df.reset_index(drop=True).drop(columns="formula", errors="ignore").to_json(orient="records"))
 
 
 def predict_elastic(comps: list[Any]) -> list[dict[str, Any]]:
@@ -237,14 +238,17 @@ def predict_elastic(comps: list[Any]) -> list[dict[str, Any]]:
 
 
 def predict_gfa(comps: list[Any]) -> list[dict[str, Any]]:
-    """P(Dmax >= threshold), the verdict, Dmax with its ~68 % range, in_domain (what ``pcids gfa`` reports)."""
+    """What ``pcids gfa`` reports per composition: P(Dmax >= threshold), the verdict, Dmax with its
+    ~68 % range (and the diameter if a glass, where the model gives it), in_domain."""
     from pcids.models.gfa import load_gfa_model
 
     m = load_gfa_model()
-    p = m.predict_proba(comps)
-    df = m.predict_dmax(comps)
-    df.insert(0, "p_bulk_glass", p)
-    df.insert(1, "bulk_glass", p >= m.decision_threshold_)
+    if hasattr(m, "predict_gfa"):  # one Dmax consistent with P, as `pcids gfa` shows it
+        df = m.predict_gfa(comps).reset_index(drop=True)
+    else:
+        df = m.predict_dmax(comps).reset_index(drop=True)
+        df.insert(0, "p_bulk_glass", m.predict_proba(comps))
+    df.insert(1, "bulk_glass", df["p_bulk_glass"] >= m.decision_threshold_)
     df["in_domain"] = m.domain_check(comps)
     df["threshold_mm"] = float(m.threshold_mm)
     return _records(df)

@@ -380,7 +380,7 @@ $("dl-json").addEventListener("click", () => {
 });
 
 // ---------------------------------------------------------------- predict view
-const PRED_COLUMNS = ["formula", "G (GPa)", "K (GPa)", "E (GPa)", "nu", "P(Dmax ≥ 2 mm)", "bulk glass?", "Dmax (mm)", "~68 % range (mm)", "in domain"];
+const PRED_COLUMNS = ["formula", "G (GPa)", "K (GPa)", "E (GPa)", "nu", "P(Dmax ≥ 2 mm)", "bulk glass?", "Dmax (mm)", "~68 % range (mm)", "Dmax if glass (mm)", "in domain"];
 const pm = (v, s, d) => (v === null || v === undefined ? "-" : `${v.toFixed(d)} ± ${s.toFixed(d)}`);
 
 $("predict-form").addEventListener("submit", async (ev) => {
@@ -410,7 +410,7 @@ $("predict-form").addEventListener("submit", async (ev) => {
 function mergeRows(p, g) {
   const out = { formula: p.formula, ok: p.ok && g.ok, error: p.error || g.error || null, warnings: [...new Set([...(p.warnings || []), ...(g.warnings || [])])] };
   if (p.ok) Object.assign(out, { G: p.G, G_std: p.G_std, K: p.K, K_std: p.K_std, E: p.E, E_std: p.E_std, nu: p.nu, nu_std: p.nu_std, in_domain: p.in_domain });
-  if (g.ok) Object.assign(out, { p_bulk_glass: g.p_bulk_glass, bulk_glass: g.bulk_glass, dmax_mm: g.dmax_mm, dmax_low: g.dmax_low, dmax_high: g.dmax_high, gfa_in_domain: g.in_domain, threshold_mm: g.threshold_mm });
+  if (g.ok) Object.assign(out, { p_bulk_glass: g.p_bulk_glass, bulk_glass: g.bulk_glass, dmax_mm: g.dmax_mm, dmax_low: g.dmax_low, dmax_high: g.dmax_high, dmax_if_glass_mm: g.dmax_if_glass_mm, gfa_in_domain: g.in_domain, threshold_mm: g.threshold_mm });
   return out;
 }
 
@@ -432,7 +432,9 @@ function renderPredictions(rows) {
     } else {
       [pm(r.G, r.G_std, 1), pm(r.K, r.K_std, 1), pm(r.E, r.E_std, 1), pm(r.nu, r.nu_std, 3),
         r.p_bulk_glass.toFixed(2), r.bulk_glass ? "yes" : "no", r.dmax_mm.toPrecision(2),
-        `${r.dmax_low.toPrecision(2)} - ${r.dmax_high.toPrecision(2)}`, r.in_domain && r.gfa_in_domain ? "yes" : "no"]
+        `${r.dmax_low.toPrecision(2)} - ${r.dmax_high.toPrecision(2)}`,
+        r.dmax_if_glass_mm === undefined || r.dmax_if_glass_mm === null ? "-" : r.dmax_if_glass_mm.toPrecision(2),
+        r.in_domain && r.gfa_in_domain ? "yes" : "no"]
         .forEach((cell) => row.appendChild(el("td", {}, cell)));
       if (r.warnings.length) row.title = r.warnings.join("\n");
     }
@@ -448,7 +450,7 @@ function csvCell(v) {
 
 $("dl-pred-csv").addEventListener("click", () => {
   if (!lastRows) return;
-  const keys = ["formula", "ok", "G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std", "in_domain", "p_bulk_glass", "bulk_glass", "dmax_mm", "dmax_low", "dmax_high", "gfa_in_domain", "threshold_mm", "error"];
+  const keys = ["formula", "ok", "G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std", "in_domain", "p_bulk_glass", "bulk_glass", "dmax_mm", "dmax_low", "dmax_high", "dmax_if_glass_mm", "gfa_in_domain", "threshold_mm", "error"];
   const lines = [keys.join(","), ...lastRows.map((r) => keys.map((k) => csvCell(r[k])).join(","))];
   download("pcids-predictions.csv", lines.join("\n") + "\n", "text/csv");
 });
