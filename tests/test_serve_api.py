@@ -100,9 +100,10 @@ def test_predict_and_gfa_answer_what_the_cli_prints(client):
         assert out.exit_code == 0, out.output
         cli = json.loads(out.stdout)
         for row, ref in zip(rows, cli):
-            assert row["ok"] and row["canonical"] == ref["formula"]  # the CLI names rows by the canonical formula
+            assert row["ok"] and row["canonical"] == ref["formula"]  # the CLI gives the canonical formula
+            assert row["formula"] == ref["input"]  # and the input as typed
             for k, v in ref.items():
-                if k != "formula":
+                if k not in ("formula", "input"):
                     assert row[k] == (v if isinstance(v, (bool, str)) or v is None else pytest.approx(v, rel=1e-6)), (verb, k)
     m = load_gfa_model()
     g = client.post("/api/gfa", json={"formulas": formulas}).json()["rows"]
