@@ -42,7 +42,7 @@ def parse_fixed(items: list[str]) -> dict[str, float]:
 
 
 def command(
-    elements: List[str] = typer.Argument(..., help="2 to 7 element symbols, e.g. Ti Zr Be Fe."),
+    elements: List[str] = typer.Argument(..., help="2 to 12 element symbols, e.g. Ti Zr Be Fe."),
     G: Optional[float] = typer.Option(None, "--G", help="Target shear modulus (GPa)."),
     K: Optional[float] = typer.Option(None, "--K", help="Target bulk modulus (GPa)."),
     E_target: Optional[float] = typer.Option(None, "--E", help="Target Young's modulus (GPa)."),
@@ -50,7 +50,10 @@ def command(
     tolerance: float = typer.Option(0.02, "--tolerance", "-t", help="Largest acceptable error (relative: 0.02 = 2 %)."),
     absolute: bool = typer.Option(False, "--absolute", help="Errors in GPa instead of relative."),
     aggregate: str = typer.Option("max", "--aggregate", help="Combine the targets' errors by 'max' or 'sum'."),
-    prefer: str = typer.Option("closest", "--prefer", help="Among equally close candidates: 'closest' to the predictor or smallest 'error'."),
+    prefer: str = typer.Option("likely", "--prefer", help="Ranking: 'likely' (P(targets met) x plausibility x P(GFA)), smallest 'error' (the paper's), or 'closest' to the predictor."),
+    strategy: str = typer.Option("auto", "--strategy", help="Search: 'auto', 'exhaustive' (whole lattice), 'global' (walk + polish), 'paper' (predictor -> corrector)."),
+    exhaustive: bool = typer.Option(False, "--exhaustive", help="Search the whole lattice (same as --strategy exhaustive)."),
+    min_distance: float = typer.Option(8.0, "--min-distance", help="Least L1 distance (at.%) between any two returned candidates."),
     size: float = typer.Option(5.0, "--size", "-s", help="Corrector half-width E (at.%; the paper's E)."),
     step: float = typer.Option(1.0, "--step", "-h", help="Lattice step h (at.%; must divide 100)."),
     top_k: int = typer.Option(10, "--top-k", "-k", help="Candidates to return."),
@@ -67,11 +70,12 @@ def command(
 ) -> None:
     """Design compositions of ELEMENTS with the target moduli that should cast as bulk glasses.
 
-    Runs the predictor-corrector scheme: the inverse model proposes a
-    composition, the corrector searches every composition within +-SIZE at.%
-    (step STEP, summing to 100) for the smallest error to the targets, and
-    the GFA model checks P(Dmax >= threshold); if nothing passes, the search
-    recentres and widens. Example: pcids design Ti Zr Be Fe --G 36 --K 105
+    Lists known alloys that already meet the targets, then searches the
+    lattice (step STEP) for compositions predicted within tolerance, ranks them
+    by the chance of meeting the targets, closeness to known glass formers and
+    P(GFA), and returns the best that are at least --min-distance at.% apart.
+    --strategy paper runs the paper's predictor-corrector scheme (box +-SIZE).
+    Example: pcids design Ti Zr Be Fe --G 36 --K 105
     """
     from pcids.cli._common import console, print_json, refuse_overwrite, warnings_to_stderr
 
@@ -89,6 +93,9 @@ def command(
             relative=not absolute,
             aggregate=aggregate,
             prefer=prefer,
+            strategy=strategy,
+            exhaustive=exhaustive,
+            min_distance=min_distance,
             E=size,
             h=step,
             top_k=top_k,
@@ -101,7 +108,7 @@ def command(
     if csv is not None:
         result.to_csv(csv, overwrite=force)
     if plot is not None:
-        result.plot(plot)
+        result.plot(plot, overwrite=force)
     if json_out:
         import json
 
@@ -118,10 +125,12 @@ def _print(result, console, relative: bool) -> None:  # type: ignore[no-untyped-
 
     style = "green" if result.success else "yellow"
     console.print(f"[{style}]{result.message}[/]", highlight=False)
+    if len(result.known):
+        _print_known(result, console, relative)
     tgt = ", ".join(f"{k} = {v:g}" for k, v in result.targets.items())
-    thr = result.settings.get("gfa_threshold_mm")
     table = Table(title=f"{'-'.join(result.elements)}: {tgt}", pad_edge=False, box=None, header_style="bold")
-    cols = ["#", "composition", "G", "K", "E", "nu", "error", f"P(D>={thr:g})" if thr else "P(GFA)", "Dmax", "ok", "nearest known, L1"]
+    own = result.settings.get("gfa_probability_mm")  # the classifier's own threshold, whatever --gfa-threshold says
+    cols = ["#", "composition", "G", "K", "E", "nu", "error", f"P(D>={own:g})" if own else "P(GFA)", "Dmax", "ok", "nearest known, L1"]
     for c in cols:
         table.add_column(c, justify="left" if c in ("composition", "ok", "nearest known, L1") else "right", no_wrap=True)
     for _, r in result.candidates.iterrows():
@@ -149,6 +158,20 @@ def _print(result, console, relative: bool) -> None:  # type: ignore[no-untyped-
         console.print("  " + _trace_line(t), highlight=False, style="dim")
 
 
+def _print_known(result, console, relative: bool) -> None:  # type: ignore[no-untyped-def]
+    """Measured alloys that already meet the targets, before any new composition."""
+    from rich.table import Table
+
+    table = Table(title="Known alloys that already meet the targets (measured values)", pad_edge=False, box=None, header_style="bold")
+    for c in ("composition", "G", "K", "E", "nu", "error", "source"):
+        table.add_column(c, justify="left" if c in ("composition", "source") else "right", no_wrap=True)
+    for _, r in result.known.iterrows():
+        err = f"{100 * r.error:.2f}%" if relative else f"{r.error:.3g}"
+        nums = ["-" if v != v else f"{v:.3g}" for v in (r.G, r.K, r.E, r.nu)]
+        table.add_row(r.composition, *nums, err, str(r.source) if r.source == r.source else "")
+    console.print(table)
+
+
 def _trace_line(t: dict) -> str:  # type: ignore[type-arg]
     if t["step"] == "predictor":
         return f"predictor: {t['composition']} (error {t['error']:.3g}; G, K for the inverse model {t['how']})"
@@ -159,4 +182,4 @@ def _trace_line(t: dict) -> str:  # type: ignore[type-arg]
             + f", best {t['best']} (error {t['best_error']:.3g}), {t['n_pass_both']} pass both checks"
         )
         return s + (f"; {t['next']}" if "next" in t else "")
-    return f"{t['step']}: {t.get('reason', '')}"
+    return f"{t['step']}: {t.get('summary', t.get('reason', ''))}"
