@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.spatial.distance import cdist
 
 from pcids.design.result import STATUS
 
@@ -44,8 +45,7 @@ class Plausibility:
         logw = np.log(self.weights) - np.log(self.weights.sum())
         out = np.empty(len(A))
         for s in range(0, len(A), chunk):
-            d = np.abs(A[s : s + chunk, None, :] - self.reference[None, :, :]).sum(axis=2)
-            z = logw[None, :] - d / self.bandwidth
+            z = logw[None, :] - cdist(A[s : s + chunk], self.reference, "cityblock") / self.bandwidth
             zmax = z.max(axis=1, keepdims=True)
             out[s : s + chunk] = (zmax + np.log(np.exp(z - zmax).sum(axis=1, keepdims=True)))[:, 0]
         return out
@@ -55,7 +55,7 @@ class Plausibility:
         A = np.asarray(A, dtype=np.float64)
         if len(self.reference) == 0:
             return np.full(len(A), np.inf)
-        return np.array([np.abs(self.reference - a).sum(axis=1).min() for a in A])
+        return cdist(A, self.reference, "cityblock").min(axis=1)
 
 
 def status_codes(target_met: np.ndarray, gfa_pass: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ from pcids.errors import DesignError
 EXHAUSTIVE_UP_TO = 200_000
 #: Polish box: the largest half-width in POLISH_E whose box holds at most POLISH_BUDGET points.
 POLISH_E = (3.0, 2.0, 1.0)
-POLISH_BUDGET = 6_000
+POLISH_BUDGET = 2_000
 #: Lattice points kept from the exhaustive search for ranking (lowest error first).
 POOL_CAP = 20_000
 
@@ -217,7 +217,7 @@ def polish_box(start: np.ndarray, elements: Sequence[str], h: float, bounds: Map
 
 def polish(
     starts: np.ndarray, key: Callable[[np.ndarray], np.ndarray], elements: Sequence[str], h: float,
-    bounds: Mapping[str, tuple[float, float]], fixed: Mapping[str, float], per_start: int, rounds: int = 6,
+    bounds: Mapping[str, tuple[float, float]], fixed: Mapping[str, float], per_start: int, rounds: int = 4,
 ) -> tuple[np.ndarray, list[float]]:
     """Exact corrector search (the ranking key, lower is better) in a small box around each start,
     recentred on the box's best until the best is the centre (at most ``rounds`` boxes): a hill
@@ -249,7 +249,7 @@ def random_starts(n: int, lo: np.ndarray, hi: np.ndarray, seed: int) -> np.ndarr
 def global_pool(
     starts: np.ndarray, residuals: Callable[[np.ndarray], np.ndarray], P: np.ndarray, key: Callable[[np.ndarray], np.ndarray],
     elements: Sequence[str], h: float, bounds: Mapping[str, tuple[float, float]], fixed: Mapping[str, float],
-    *, n_polish: int = 12, per_start: int = 40, spread: float = 4.0,
+    *, n_polish: int = 10, per_start: int = 40, spread: float = 4.0,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Walk every start to the targets, round to the lattice, polish the best ``n_polish`` rounded
     points that are at least ``spread`` at.% apart; the pool is every rounded and polished point."""
