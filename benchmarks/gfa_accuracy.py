@@ -28,19 +28,17 @@ crystalline forest's log P(glass) (20 trees) added to the classifier margin
 regressor's log P(glass) feature from a glass forest trained on the alloys
 without a measured diameter (``dmax_glass_forest``); gs = the Dmax regressor
 also reads the Magpie ground-state statistics (``dmax_ground_state=True``;
-screened in ``gfa_magpie_selection.py``, full pipeline run on seeds 1 and 2
-only: ``results/gfa_selection_seed{1,2}_gs``); hgbw = the Dmax prediction is
+screened in ``screens/gfa_magpie_selection.py``, full pipeline run on seeds 1 and 2
+only: ``results/screens/gfa_selection_seed{1,2}_gs``); hgbw = the Dmax prediction is
 0.8 x the extra trees + 0.2 x gradient boosting (``dmax_hgb_blend=0.2``,
-screened in ``gfa_magpie_selection.py``, full pipeline on seeds 1 and 2 in
-``results/gfa_selection_seed{1,2}_hgbw``).
+screened in ``screens/gfa_magpie_selection.py``, full pipeline on seeds 1 and 2 in
+``results/screens/gfa_selection_seed{1,2}_hgbw``).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Sequence
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -81,28 +79,6 @@ def folds(df: pd.DataFrame, protocol: str, seed: int, k: int = 5) -> list[tuple[
     y = gfa_labels(df)
     strat = np.where(y.isna(), 2, y.fillna(0)).astype(int)
     return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(df)), strat))
-
-
-def screen_setup(argv: Sequence[str], families: bool = False) -> SimpleNamespace:
-    """The common start of the ``gfa_*_selection.py`` screens.
-
-    ``argv`` is ``[script, seed, protocol, comma-separated variants, ...]``;
-    returns the merged table, its fraction matrix and features, labels,
-    log10 Dmax, systems and this benchmark's folds for that seed, with BLAS
-    held to one thread (the screens share a 2-core box).
-    """
-    limiter = threadpool_limits(1)
-    seed, protocol = int(argv[1]), argv[2]
-    df = load_gfa()
-    els = df.attrs["elements"]
-    A = df[els].to_numpy()
-    A = A / A.sum(1, keepdims=True)
-    return SimpleNamespace(
-        seed=seed, protocol=protocol, which=argv[3].split(","), limiter=limiter, df=df, els=els, A=A,
-        F=GFADescriptors(els, families=families).transform_matrix(A, els),
-        y=gfa_labels(df).to_numpy(), logd=np.log10(df["dmax_mm"].to_numpy()), sysg=df["system"].to_numpy(),
-        folds=folds(df, protocol, seed),  # the reported benchmark's folds, with another seed
-    )
 
 
 def youden(y: np.ndarray, s: np.ndarray) -> float:

@@ -38,7 +38,7 @@ def test_table_for_one_dataset():
     assert "Pd40Cu40P20" in result.output  # flagged row is shown
 
 
-@pytest.mark.parametrize("name", ["elastic", "gfa"])
+@pytest.mark.parametrize("name", ["elastic", "gfa", "temperatures"])
 def test_json_is_the_summary(name):
     result = invoke(name, "--json")
     assert result.exit_code == 0, result.output
@@ -52,9 +52,21 @@ def test_json_for_both():
     result = invoke("--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert set(data) == {"elastic", "gfa"}
+    assert set(data) == {"elastic", "gfa", "temperatures"}
     assert data["gfa"]["conflicts"] == datasets.summary("gfa")["conflicts"]
     assert data["elastic"]["missing"]["K"] == 3
+
+
+def test_temperatures_table_reports_corrections_and_set_aside():
+    result = invoke("temperatures")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Characteristic temperatures" in out
+    assert "Tg = 6502 K read as 650.2 K" in out and "Tx = 7160.5 K read as 716.05 K" in out
+    assert "inconsistent temperatures" in out and "conflicting values" in out
+    for col in ("Tg range", "dTx range", "Trg range", "gamma range"):
+        assert col in out
+    assert str(datasets.summary("temperatures")["alloys"]) in out
 
 
 def test_unknown_dataset_is_rejected():

@@ -68,6 +68,6 @@ def test_train_gfa_writes_a_loadable_model(tmp_path):
     use = runner.invoke(app, ["gfa", "Cu50Zr50", "--model", str(stem), "--json"])
     assert use.exit_code == 0 and 0 <= json.loads(use.stdout)[0]["p_bulk_glass"] <= 1
     bad = runner.invoke(app, ["train", "gfa", "--out", str(tmp_path / "b"), "--estimator", "svm"])
-    assert bad.exit_code == 1 and "estimator must be one of" in bad.stderr
+    assert bad.exit_code == 2 and "is not one of" in bad.output  # a usage error, listed choices
     again = runner.invoke(app, ["train", "gfa", "--out", str(stem)])
     assert again.exit_code == 1 and "--force" in again.stderr

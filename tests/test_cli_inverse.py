@@ -28,8 +28,8 @@ def test_inverse_json_sums_to_100_and_is_order_free():
     from pcids.models.ensemble import load_elastic_model
 
     fwd = load_elastic_model().predict([ra["formula"]]).iloc[0]
-    assert ra["forward"]["G"] == pytest.approx(float(fwd["G"]), rel=1e-6)
-    assert ra["forward"]["K"] == pytest.approx(float(fwd["K"]), rel=1e-6)
+    assert ra["forward"]["G"] == pytest.approx(float(fwd["G"]), rel=1e-4)  # float32 networks
+    assert ra["forward"]["K"] == pytest.approx(float(fwd["K"]), rel=1e-4)
     assert ra["forward"]["G_std"] > 0
 
 

@@ -105,8 +105,30 @@ def test_canonical_string_sums_to_100_exactly():
 
 def test_tiny_amount_never_written_as_zero():
     c = Composition.from_dict({"Cu": 1e-6, "Zr": 100})
-    # a "Cu0" would not parse back
+    # a "Cu0" would parse back without its Cu
+    assert "Cu0" not in c.formula_as_written and "Cu0" not in c.formula
     assert Composition.from_formula(c.formula_as_written) == Composition.from_formula(c.formula)
+
+
+@pytest.mark.parametrize(
+    "text, same_as, zeros",
+    [
+        ("Ag50Cu0Fe50", "Ag50Fe50", ("Cu",)),
+        ("Cu46Ti0Zr54", "Cu46Zr54", ("Ti",)),
+        ("Cu46Ti0.0Zr54", "Cu46Zr54", ("Ti",)),
+        ("Zr41.2Ti13.8Cu12.5Ni10Be22.5Al0", "Zr41.2Ti13.8Cu12.5Ni10Be22.5", ("Al",)),
+        ("(Fe50Ni50)83B17Si0", "(Fe50Ni50)83B17", ("Si",)),
+        ("(Fe50Co0Ni50)83B17", "(Fe50Ni50)83B17", ("Co",)),
+        ("(CuZr)0Al100", "Al100", ("Cu", "Zr")),
+    ],
+)
+def test_explicit_zero_terms_mean_the_element_is_absent(text, same_as, zeros):
+    p = parse_formula(text)
+    assert p.zero_terms == zeros and p.amounts == approx_dict(parse_formula(same_as).amounts)
+    assert p.raw_total == pytest.approx(parse_formula(same_as).raw_total) and p.sum_problem() is None
+    c = Composition.from_formula(text)
+    assert c == Composition.from_formula(same_as) and not set(zeros) & set(c.elements)
+    assert parse_formula(same_as).zero_terms == ()
 
 
 # ---------------------------------------------------------------------------
@@ -124,9 +146,11 @@ def test_tiny_amount_never_written_as_zero():
         ("Cu50Zr50)3", FormulaError, "unbalanced bracket: ')' has no opening bracket", 8, ")"),
         ("(CuZr]", FormulaError, "mismatched bracket: ']' closes '('", 5, "]"),
         ("[Cu50{Zr50]}", FormulaError, "mismatched bracket: ']' closes '{'", 10, "]"),
-        ("Cu0Zr100", FormulaError, "amount '0' must be positive", 2, "0"),
-        ("(CuZr)0Al5", FormulaError, "amount '0' must be positive", 6, "0"),
+        ("Cu0Zr0", FormulaError, "every amount is zero", 2, "0"),
+        ("(Cu0.0)0", FormulaError, "every amount is zero", 3, "0.0"),
+        ("(Cu0Zr0)50Al50", FormulaError, "bracket group of zero amounts scaled to 50", 0, "("),
         ("Cu-5Zr95", FormulaError, "negative amount", 2, "-"),
+        ("Cu46Ti-0Zr54", FormulaError, "negative amount", 6, "-"),
         ("50Cu50", FormulaError, "stray number '50' not attached to an element or group", 0, "50"),
         ("Cu50Zr50.5.5", FormulaError, "stray number '.5'", 10, ".5"),
         ("()Cu", FormulaError, "empty bracket group", 0, "("),

@@ -64,11 +64,13 @@ def test_symbolic_bounds_contain_the_network_outputs():
     for b in range(40):
         pts = centre[b] + (rng.uniform(-1, 1, size=(200, d)) * half[b])
         y = member.predict(pts)
-        assert np.all(y >= lo[b, 0] - 1e-9) and np.all(y <= hi[b, 0] + 1e-9)
+        slack = 1e-5 * (1 + np.abs(y))  # the member runs in float32, the bounds in float64
+        assert np.all(y >= lo[b, 0] - slack) and np.all(y <= hi[b, 0] + slack)
     # Degenerate boxes are exact.
     lo0, hi0 = symbolic_bounds(layers, centre, centre)
-    np.testing.assert_allclose(lo0[:, 0], member.predict(centre), rtol=1e-6)
-    np.testing.assert_allclose(hi0[:, 0], member.predict(centre), rtol=1e-6)
+    # float64 bounds against the member's float32 forward pass: float32 tolerance
+    np.testing.assert_allclose(lo0[:, 0], member.predict(centre), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(hi0[:, 0], member.predict(centre), rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize(
@@ -111,7 +113,7 @@ def test_pruned_search_returns_the_same_top_k_as_full_search(elements, start, h,
     pruned = correct(start, scorer, E=5, h=h, top_k=15, prune=True)
     full = correct(start, scorer, E=5, h=h, top_k=15, prune=False)
     assert pruned["formula"].tolist() == full["formula"].tolist()
-    np.testing.assert_allclose(pruned["score"], full["score"], rtol=1e-6)
+    np.testing.assert_allclose(pruned["score"], full["score"], rtol=1e-4)
     assert full.attrs["n_scored"] == full.attrs["n_candidates"]
     assert pruned.attrs["n_scored"] < pruned.attrs["n_candidates"]
 
@@ -461,7 +463,8 @@ def test_case_study_ti_zr_be_fe_is_stable_and_consistent():
     best = a.candidates.iloc[0]
     assert a.success and best["error"] <= 0.02
     pred = load_elastic_model().predict([best["composition"]]).iloc[0]
-    assert best["G"] == pytest.approx(pred["G"], rel=1e-6) and best["K"] == pytest.approx(pred["K"], rel=1e-6)
+    # float32 networks, scored in other batches than predict's: rel 1e-4
+    assert best["G"] == pytest.approx(pred["G"], rel=1e-4) and best["K"] == pytest.approx(pred["K"], rel=1e-4)
     assert abs(best["G"] - 36) / 36 <= 0.02 and abs(best["K"] - 105) / 105 <= 0.02
     p = load_gfa_model().predict_proba([best["composition"]])[0]
     assert best["p_gfa"] == pytest.approx(p, rel=1e-9)

@@ -170,8 +170,16 @@ def test_dropout_masks_drop_at_the_rate_keep_the_mean_and_are_seeded():
 
 @pytest.mark.parametrize("gather", [False, True])
 @pytest.mark.parametrize("hidden, dropout, n_out", [((24, 20), 0.25, 2), ((16, 16, 12), 0.0, 3), ((10,), 0.1, 1)])
-def test_hand_written_step_matches_autograd_bit_for_bit(monkeypatch, hidden, dropout, n_out, gather):
-    """train_full_batch's _MLPStep gives the weights and losses of the autograd loop, bit for bit."""
+def test_hand_written_step_matches_autograd(monkeypatch, hidden, dropout, n_out, gather):
+    """train_full_batch's _MLPStep gives the weights and losses of the autograd loop.
+
+    Not bit for bit: the two run different GEMM shapes (W's gradient as g.T @ h
+    against autograd's (h.T @ g).T, and over the live rows only when gathering),
+    which BLAS kernels on other CPUs may round differently. A one-ulp change of
+    the inputs moves these weights by < 5e-6 after 60 epochs; a 20 % change of
+    the weight decay moves them by > 0.05, so the tolerance still catches a wrong
+    step (``benchmarks/screens/float_noise.py``).
+    """
     import copy
 
     from pcids.models import _mlp
@@ -193,6 +201,6 @@ def test_hand_written_step_matches_autograd_bit_for_bit(monkeypatch, hidden, dro
         return torch.mean((out - target) ** 2) + 0.1 * torch.mean(out.sum(dim=1) ** 2)
 
     runs = [_mlp.train_full_batch(m, X, Y, loss, lr=0.02, epochs=60, seed=5, weight_decay=1e-4) for m in (fast, slow)]
-    assert runs[0] == runs[1]
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-5)
     for (name, a), b in zip(fast.state_dict().items(), slow.state_dict().values()):
-        assert torch.equal(a, b), name
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-4, err_msg=name)

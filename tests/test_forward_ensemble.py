@@ -100,7 +100,7 @@ def test_fast_path_matches_per_target_ensembles(tiny_pair, data):
     mean, std = tiny_pair.predict_descriptors(X)
     assert mean.shape == std.shape == (len(X), 2) and mean.dtype == np.float32
     g_mean, g_std = tiny_pair.G_.predict(X, return_std=True)
-    np.testing.assert_allclose(mean[:, 0], g_mean, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(mean[:, 0], g_mean, rtol=1e-4, atol=1e-4)  # other float32 kernels
     np.testing.assert_allclose(std[:, 1], tiny_pair.K_.predict(X, return_std=True)[1], rtol=1e-4, atol=1e-4)
     n = len(tiny_pair.features_)
     with pytest.raises(PcidsError, match=rf"shape \(n, {n}\) \({', '.join(tiny_pair.features_)}\)"):

@@ -62,4 +62,4 @@ def test_tune_inverse_cli_small():
     assert len(out["trials"]) == 4 and out["n_validation"] >= 15
     assert out["best"]["alpha"] in (0.2, 1.0) and len(out["best"]["hidden_layer_sizes"]) in (1, 2)
     bad = CliRunner().invoke(pcids.cli.app, ["tune", "inverse", "--score", "mse"])
-    assert bad.exit_code == 1 and "--score" in bad.stderr
+    assert bad.exit_code == 2 and "--score" in bad.output and "is not one of" in bad.output  # usage error, choices listed

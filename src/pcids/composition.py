@@ -7,6 +7,13 @@ Fe4150Ni4150B17). A group without a trailing number is transparent: its
 contents count as written. ``()``, ``[]`` and ``{}`` are all brackets and must
 match. Symbols without an amount count 1; the whole formula is normalised to
 100 at.%.
+
+An explicit zero (``Cu46Ti0Zr54``, ``(CuZr)0Al5``; about 4 % of glass-forming
+records, from composition spreads) means the element is absent: the term is
+dropped, as the bundled data loader does, and listed in
+:attr:`ParsedFormula.zero_terms`. A formula whose amounts are all zero, or a
+bracket group of zeros scaled to a positive amount, is an error, and so is a
+negative amount.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ class ParsedFormula:
     amounts: dict[str, float]
     raw_total: float  # sum of the top-level amounts as written
     all_implicit: bool  # no number anywhere (e.g. SrCaYbMgZn)
+    zero_terms: tuple[str, ...] = ()  # elements written with an amount of 0, dropped
 
     def sum_problem(self) -> str | None:
         """Why the amounts do not describe a whole alloy, or None if they do.
@@ -77,6 +85,9 @@ class _Parser:
         self.text = text
         self.pos = 0
         self.saw_number = False
+        self.zero_terms: list[str] = []
+        self.n_zero = 0  # zero terms read so far (with repeats)
+        self.first_zero: tuple[int, str] | None = None  # (position, token) of the first zero
 
     def error(self, cls: type[FormulaError], msg: str, pos: int, token: str) -> FormulaError:
         return cls(msg, self.text, pos, token)
@@ -93,10 +104,7 @@ class _Parser:
         start = self.pos
         self.pos = m.end()
         self.saw_number = True
-        value = float(m.group())
-        if value <= 0:
-            raise self.error(FormulaError, f"amount {m.group()!r} must be positive", start, m.group())
-        return value, start
+        return float(m.group()), start  # the grammar has no sign: >= 0
 
     def sequence(self, closer: str | None, open_pos: int) -> list[tuple[str, float]]:
         """Parse items until ``closer`` (or the end); returns (element, amount) pairs."""
@@ -120,14 +128,18 @@ class _Parser:
                 self.pos += 1
                 break
             if ch in _OPEN:
-                start = self.pos
+                start, zeros = self.pos, self.n_zero
                 self.pos += 1
                 inner = self.sequence(_OPEN[ch], start)
-                if not inner:
+                if not inner and self.n_zero == zeros:
                     raise self.error(FormulaError, "empty bracket group", start, ch)
                 num = self.number()
                 if num is None:
                     items.extend(inner)  # no trailing number: the group is transparent
+                elif num[0] == 0:
+                    self._zero([el for el, _ in inner], num[1])
+                elif not inner:
+                    raise self.error(FormulaError, f"bracket group of zero amounts scaled to {num[0]:g}", start, ch)
                 else:
                     total = sum(a for _, a in inner)
                     items.extend((el, a / total * num[0]) for el, a in inner)
@@ -139,7 +151,10 @@ class _Parser:
                     raise self.error(UnknownElementError, f"unknown element {sym!r}", start, sym)
                 self.pos = m.end()
                 num = self.number()
-                items.append((sym, 1.0 if num is None else num[0]))
+                if num is not None and num[0] == 0:
+                    self._zero([sym], num[1])
+                else:
+                    items.append((sym, 1.0 if num is None else num[0]))
                 continue
             if ch.isdigit() or ch == ".":
                 m2 = _NUMBER.match(self.text, self.pos)
@@ -150,9 +165,15 @@ class _Parser:
             raise self.error(FormulaError, f"unexpected character {ch!r}", self.pos, ch)
         return items
 
+    def _zero(self, elements: Iterable[str], pos: int) -> None:
+        self.n_zero += 1
+        if self.first_zero is None:
+            self.first_zero = (pos, _NUMBER.match(self.text, pos).group())  # type: ignore[union-attr]
+        self.zero_terms.extend(el for el in elements if el not in self.zero_terms)
+
 
 def parse_formula(formula: str) -> ParsedFormula:
-    """Parse alloy notation into amounts per element (not yet normalised)."""
+    """Parse alloy notation into amounts per element (not yet normalised); zero terms are dropped."""
     if not isinstance(formula, str):
         raise FormulaError(f"a formula must be a string, got {type(formula).__name__}")
     if not formula.strip():
@@ -160,11 +181,13 @@ def parse_formula(formula: str) -> ParsedFormula:
     p = _Parser(formula)
     items = p.sequence(None, 0)
     if not items:
+        if p.first_zero is not None:
+            raise FormulaError("every amount is zero (a zero term only says the element is absent)", formula, *p.first_zero)
         raise FormulaError("empty formula", formula, 0, "")
     amounts: dict[str, float] = {}
     for el, a in items:
         amounts[el] = amounts.get(el, 0.0) + a
-    return ParsedFormula(amounts, sum(amounts.values()), not p.saw_number)
+    return ParsedFormula(amounts, sum(amounts.values()), not p.saw_number, tuple(p.zero_terms))
 
 
 def _fmt(value: float) -> str:

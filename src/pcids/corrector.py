@@ -3,30 +3,11 @@
 Around a start composition A, every composition with each a_i in
 [a_i - E, a_i + E], on a lattice of step h, summing to exactly 100 at.% with
 every a_i > 0 (and inside optional per-element bounds, with optional fixed
-elements) is scored; the best ``top_k`` are returned.
-
-Decisions
----------
-* **Integer lattice.** Everything is done in integer units of h (a_i = k_i h,
-  sum k_i = 100/h), so sums are exact and there is no float drift; h must
-  divide 100. The lattice is absolute (multiples of h), not relative to the
-  start, and the box ends are snapped inwards: ``[a_i - E, a_i + E]`` is
-  taken literally. The start is used as given (not renormalised), so a start
-  summing to 101 is still searched around, and every candidate sums to 100
-  (the prototype kept the start's total, a bug).
-* **Only valid points are generated.** Elements are filled in order; each
-  element's admissible values given the prefix form an integer interval
-  (the rest must still be able to reach the total), so the generator never
-  builds the box and filters it. A counting table (number of completions of
-  each prefix) lets the lattice be cut into chunks of at most ``chunk_size``
-  points: memory stays bounded and scoring runs in large batches.
-* **Running top-k.** Each chunk is reduced with ``np.partition``; ties are
-  broken by enumeration order (lexicographic in the given element order), so
-  results are deterministic. NaN scores rank last.
-* **Any scorer.** ``score`` is any callable mapping an (m, n) array of at.%
-  to m scores (lower is better); :func:`linear_feature_scorer` adapts a
-  function of linear descriptors (the paper's four are ``A @ P``), which
-  makes the descriptor cost negligible next to the network.
+elements) is scored; the best ``top_k`` are returned. Work is in integer units
+of h; only valid points are generated, in chunks of bounded size; the top k
+are the same whatever the chunking, pruning or CPU (near-ties in lattice
+order). ``score`` is any callable from an (m, n) at.% array to m scores (lower
+is better). Why each of these: docs/decisions.md, "Corrector: ...".
 """
 
 from __future__ import annotations
@@ -51,6 +32,13 @@ MAX_CANDIDATES = 500_000_000
 #: Lattice size from which pruning pays (measured in benchmarks/corrector_speed.py).
 PRUNE_FROM = 200_000
 _EPS = 1e-9
+#: Scores within this relative distance of each other are near-ties, ranked by lattice position.
+TIE_RTOL = 1e-5
+#: Candidates within HOLD_RTOL * |s_k| + HOLD_ATOL above the k-th score s_k are held (and not
+#: pruned) until the end, so float noise between batchings cannot push one out of the top k.
+HOLD_RTOL, HOLD_ATOL = 1e-4, 1e-6
+#: Held candidates beyond the k best (near-ties of the k-th); each is rescored alone at the end.
+_EXTRA = 32
 
 
 def _as_start(start: str | Mapping[str, float] | Composition, elements: Sequence[str] | None) -> dict[str, float]:
@@ -260,7 +248,7 @@ def lattice_size(
 
 
 def _smallest(scores: np.ndarray, k: int, order: np.ndarray | None = None) -> np.ndarray:
-    """Indices of the k smallest scores, ties by ``order`` (default: index), sorted."""
+    """Indices of the k smallest scores, exact ties by ``order`` (default: index), sorted."""
     if order is None:
         order = np.arange(len(scores))
     if len(scores) > k:
@@ -272,6 +260,32 @@ def _smallest(scores: np.ndarray, k: int, order: np.ndarray | None = None) -> np
     else:
         idx = np.arange(len(scores))
     return idx[np.lexsort((order[idx], scores[idx]))]
+
+
+def _margin(s: float) -> float:
+    """How far above the k-th score a candidate is still held (float noise of a float32 scorer)."""
+    return HOLD_RTOL * abs(s) + HOLD_ATOL if math.isfinite(s) else 0.0
+
+
+def rank_near_ties(scores: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Indices sorting ``scores`` ascending, with near-ties ordered by ``order``.
+
+    Sorted scores are cut into groups: a group starts at its smallest score s
+    and takes every following score <= s + TIE_RTOL * |s|; groups keep their
+    score order, members are ordered by ``order`` (the lattice position). So
+    two candidates whose scores differ only by float noise come out in the
+    same order on any machine.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    order = np.asarray(order)
+    srt = np.lexsort((order, scores))
+    group = np.zeros(len(srt), dtype=np.int64)
+    g, anchor = 0, None
+    for i, v in enumerate(scores[srt]):
+        if anchor is None or (v != anchor and v > anchor + TIE_RTOL * abs(anchor)):
+            g, anchor = g + 1, v
+        group[i] = g
+    return srt[np.lexsort((order[srt], group))]
 
 
 def correct(
@@ -345,7 +359,7 @@ def correct(
     finally:
         if bar is not None:
             bar.close()
-    best_units, best_scores = top.units, top.scores
+    best_units, best_scores = top.best(lambda units: _checked_scores(score, lat.to_percent(units), units.shape[0]))
     pct = lat.to_percent(best_units)
     out = pd.DataFrame(pct, columns=lat.elements)
     out.insert(0, "formula", [_formula(lat.elements, row) for row in pct])
@@ -405,10 +419,18 @@ def _checked_scores(score: Callable[[np.ndarray], np.ndarray], X: np.ndarray, m:
 
 
 class _TopK:
-    """The k best (score, units) seen so far; ties keep first-seen order."""
+    """The k best (score, units) seen so far, plus the near-ties of the k-th.
+
+    Scores of a float32 scorer depend on the batch a candidate was scored in
+    (BLAS kernels differ by batch shape and CPU), so the held candidates are
+    rescored one at a time at the end (:meth:`best`), where a score depends on
+    the candidate alone, and ranked with :func:`rank_near_ties`: the same top
+    k whatever the chunking or pruning.
+    """
 
     def __init__(self, k: int, n: int):
         self.k = k
+        self.capacity = k + _EXTRA
         self.units = np.zeros((0, n), dtype=np.int64)
         self.scores = np.zeros(0)
         self.order = np.zeros(0, dtype=np.int64)  # tie-break: enumeration position
@@ -416,19 +438,32 @@ class _TopK:
 
     @property
     def threshold(self) -> float:
-        """Score a candidate must beat (or tie) to enter: inf until k are held."""
-        return float(self.scores[-1]) if len(self.scores) >= self.k else np.inf
+        """Score a candidate must not exceed to be held: inf until k are held."""
+        if len(self.scores) < self.k:
+            return np.inf
+        s = float(self.scores[self.k - 1])
+        return s + _margin(s)
 
     def push(self, units: np.ndarray, scores: np.ndarray, order: np.ndarray | None = None) -> None:
         if order is None:
             order = self._seen + np.arange(len(scores))
             self._seen += len(scores)
-        idx = _smallest(scores, self.k, order)
+        idx = _smallest(scores, self.capacity, order)
         u = np.concatenate([self.units, units[idx]])
         s = np.concatenate([self.scores, scores[idx]])
         o = np.concatenate([self.order, order[idx]])
-        keep = np.lexsort((o, s))[: self.k]
+        keep = np.lexsort((o, s))[: self.capacity]
         self.units, self.scores, self.order = u[keep], s[keep], o[keep]
+        keep = self.scores <= self.threshold
+        self.units, self.scores, self.order = self.units[keep], self.scores[keep], self.order[keep]
+
+    def best(self, rescore: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The k best (units, scores): held candidates rescored one by one, near-ties by lattice position."""
+        if len(self.units) == 0:
+            return self.units, self.scores
+        s = np.concatenate([rescore(self.units[i : i + 1]) for i in range(len(self.units))])
+        idx = rank_near_ties(s, self.order)[: self.k]
+        return self.units[idx], s[idx]
 
 
 #: Cells holding at most this many candidates are scored outright.

@@ -1,6 +1,6 @@
 """Bundled measurements of metallic glasses, cleaned, merged and reported.
 
-Two datasets, each one row per distinct alloy (distinct = same canonical
+Datasets, each one row per distinct alloy (distinct = same canonical
 composition, :attr:`pcids.composition.Composition.formula`):
 
 ``load_elastic()``
@@ -12,79 +12,21 @@ composition, :attr:`pcids.composition.Composition.formula`):
 
 ``load_gfa()``
     Glass-forming ability merged over four files: Xiong's Dmax file, Xiong's
-    GFA classes, Ward et al. 2018 and the UW-Madison DMREF compilation.
+    GFA classes, Ward et al. 2018 and the UW-Madison DMREF compilation:
+    ``dmax_mm`` (median of the distinct measured diameters per source),
+    ``gfa_class`` (majority vote, ties to the glassier class), ``conflict``,
+    ``n_sources``, ``sources``.
 
-Reading the files
------------------
-* Formulas are parsed with :func:`pcids.composition.parse_formula`. Terms with
-  an amount of exactly zero (``Ag0Cu32Fe68``, ~980 Ward rows from composition
-  spreads) are removed before parsing: the element is absent, the row is kept.
-* The top-level amounts must describe a whole: either at.% summing to
-  100 +/- 0.5 (rounding of 0.1-step values over up to 7 elements reaches
-  +/-0.35; every deviation beyond 0.5 in the data is an integer-sized typo or
-  a missing term, e.g. 98, 99, 101, 102.4, 105), or fractions summing to
-  1 +/- 0.01, or small molar ratios summing to at most 10 (high-entropy
-  notation such as ``Cu0.5NiAlCoCrFe``), or no numbers at all
-  (``SrCaYbMgZn``). Anything else (``Zr57``, ``Zr50Al10``, ``Al9Y9``,
-  ``Zr53Ti5Cu20Ni12Al15`` = 105) is set aside as "impossible sum".
-* Nothing is dropped silently: :func:`set_aside` lists every row not used with
-  its reason, :func:`merge_log` every alloy built from more than one record.
+``load_temperatures()``
+    Characteristic temperatures Tg, Tx, Tl (K) from Xiong's file and DMREF,
+    with the derived dTx, Trg and gamma (rules in its docstring).
 
-Per-record evidence (GFA)
--------------------------
-Each usable row becomes a *record*: a class vote and, if one was measured, a
-critical casting diameter.
-
-============  ===========================================================
-Xiong Dmax    0 -> crystalline; 0.1 -> ribbon glass (placeholder, not a
-              diameter); any other value -> bulk glass, measured diameter
-Xiong GFA     BMG / RMG / CRA -> bulk glass / ribbon glass / crystalline
-Ward 2018     BMG -> bulk glass (D_max, when given, is measured);
-              Ribbon -> ribbon glass (D_max 0.2 is a placeholder);
-              empty -> crystalline
-DMREF v5      ``Dmax_[mm]`` given -> bulk glass with that diameter (all such
-              rows are amorphous or unlabelled cast rods);
-              AM cast as Rod / Wedge or by melt casting -> bulk glass, no
-              diameter; AM in any other form (ribbon, foil, wire, unknown)
-              -> "glass" (a lower bound: at least ribbon glass, see below);
-              CR, AC (amorphous + crystalline), QC, OT on a melt-spun or
-              unknown form -> crystalline (other sources label ~97 % of
-              such alloys crystalline).
-              Set aside: thin films and powders / deposition and mechanical
-              alloying (not melt-quenched: they say nothing about GFA);
-              labels listing several outcomes (``['AM' 'AC']``);
-              non-amorphous cast rods of unknown size (they only bound Dmax
-              from above); rows with neither label nor Dmax (temperature
-              data only). ``Size1/Size2`` are ribbon width x thickness, never
-              a casting diameter, and are not used.
-============  ===========================================================
-
-Plausibility: a record whose diameter lies outside [0.05, 100] mm is set
-aside ("implausible value"). The largest metallic glass ever cast is a
-Pd-Cu-Ni-P rod of about 80 mm, so DMREF's Pd42.5Cu30P20Ni7.5 = 150 mm is
-dropped (that alloy stays a bulk glass through Ward's and Xiong's labels, with
-no diameter); a "rod" of 0.03 mm (two DMREF Cu-Hf-Ti rows) is thinner than a
-melt-spun ribbon and is a unit or typing error.
-
-Merge rules (GFA)
------------------
-* ``dmax_mm``: the median of the measured diameters, each distinct value
-  counted once per source (DMREF repeats one literature value up to three
-  times, once per compiler, and this must not outvote other sources). NaN
-  when no diameter was measured. ``n_dmax`` counts the records with a
-  measured diameter.
-* ``gfa_class``: majority vote of the records. DMREF's lower-bound "glass"
-  votes agree with "bulk glass" (a bulk glass also forms ribbons) and are
-  dropped when any record says bulk glass; otherwise they count as ribbon
-  glass. Ties go to the glassier class: a glass that was made once is
-  stronger evidence than a failed attempt, which may reflect the processing.
-  The sources call any glassy cast rod "BMG", including ~40 alloys with
-  Dmax < 1 mm (e.g. Ti50Cu42.5Ni7.5, 0.2 mm); this convention is kept, so
-  filter on ``dmax_mm`` for a size threshold.
-* ``conflict``: the votes name more than one class, or the measured
-  diameters disagree by more than 1 mm *and* a factor 1.5 (max vs min).
-  The alloy is kept; the flag lets models down-weight or drop it.
-* ``n_sources``: number of records merged; ``sources``: which files.
+Formulas are parsed with :func:`pcids.composition.parse_formula` (zero terms
+such as ``Ag0Cu32Fe68`` are dropped); rows whose amounts do not describe a
+whole alloy, and records that say nothing or something implausible about GFA,
+are set aside with a reason. Nothing is dropped silently: :func:`set_aside`
+lists every row not used, :func:`merge_log` every alloy built from more than
+one record. The reading and merge rules and why: docs/decisions.md, "Data: ...".
 """
 
 from __future__ import annotations
@@ -94,7 +36,6 @@ import functools
 import hashlib
 import io
 import math
-import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass
@@ -112,7 +53,9 @@ __all__ = [
     "UnknownDatasetError",
     "data_hash",
     "load_elastic",
+    "corrections",
     "load_gfa",
+    "load_temperatures",
     "merge_log",
     "set_aside",
     "summary",
@@ -131,6 +74,10 @@ DATASETS: dict[str, tuple[str, ...]] = {
         "xiong2020_gfa.csv",
         "ward2018_metallic_glasses.csv",
         "dmref_v5_metallic_glasses.csv",
+    ),
+    "temperatures": (
+        "xiong2020_characteristic_temperatures.csv",
+        "dmref_v5_characteristic_temperatures.csv",
     ),
 }
 
@@ -155,15 +102,17 @@ _ELASTIC_NOTES = {
 REASONS: dict[str, str] = {
     "unparseable formula": "the parser rejects the formula (its message is in `detail`)",
     "impossible sum": "amounts are neither at.% summing to 100 +/- 0.5, fractions summing to 1, nor molar ratios",
-    "implausible value": "a value outside physical bounds (Dmax outside [0.05, 100] mm, non-positive modulus, nu < 0)",
+    "implausible value": "a value outside physical bounds (Dmax outside [0.05, 100] mm, non-positive modulus, nu < 0, "
+    "a temperature outside [250, 2500] K that no decimal shift explains)",
     "missing value": "no usable target in the row",
+    "inconsistent temperatures": "a record (or the merged values of an alloy) not ordered Tg < Tx < Tl, or Tg / Tl > 0.8",
+    "conflicting values": "one alloy's values of a temperature span more than 50 K; that temperature of that alloy is not used",
     "not melt-quenched": "thin film / powder made by deposition or mechanical alloying: says nothing about GFA",
     "ambiguous label": "one record lists several outcomes (['AM' 'AC']) or an unknown label",
     "crystalline cast of unknown size": "a non-amorphous cast rod of unknown size only bounds Dmax from above",
     "no GFA information": "DMREF row with neither an amorphous label nor a Dmax (temperatures only)",
 }
 
-_ZERO_TERM = re.compile(r"([A-Z][a-z]?)0+(?:\.0*)?(?![\d.])")
 _REASON_ORDER = tuple(REASONS)
 
 
@@ -221,22 +170,14 @@ def _float(text: str) -> float:
 @functools.lru_cache(maxsize=None)
 def _parse(raw: str) -> _Parsed:
     """Parse one written formula and check that its amounts describe a whole."""
-    text = raw.strip()
-    stripped = _ZERO_TERM.sub("", text)
-    removed = stripped != text
     try:
-        parsed = parse_formula(stripped)
+        parsed = parse_formula(raw.strip())
     except FormulaError as exc:
-        if removed:  # report the error on the formula as written
-            try:
-                parse_formula(text)
-            except FormulaError as exc2:
-                exc = exc2
         return _Parsed(None, "unparseable formula", str(exc).splitlines()[0])
     problem = parsed.sum_problem()
     if problem is not None:
         return _Parsed(None, "impossible sum", problem)
-    return _Parsed(Composition.from_dict(parsed.amounts), zero_terms_removed=removed)
+    return _Parsed(Composition.from_dict(parsed.amounts), zero_terms_removed=bool(parsed.zero_terms))
 
 
 def _element_columns(compositions: list[Composition]) -> list[str]:
@@ -590,9 +531,66 @@ def load_gfa() -> pd.DataFrame:
 # reports
 
 
+# ---------------------------------------------------------------------------
+# characteristic temperatures
+
+
+def _temperatures() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    from pcids import _temperature_data
+
+    return _temperature_data.build(DATASETS["temperatures"])
+
+
+def load_temperatures() -> pd.DataFrame:
+    """Tg, Tx, Tl (K) per distinct alloy, with dTx, Trg and gamma.
+
+    Columns: ``formula``, ``formula_as_written``, ``Tg``, ``Tx``, ``Tl``
+    (NaN where not measured or set aside), ``dTx = Tx - Tg``,
+    ``Trg = Tg / Tl``, ``gamma = Tx / (Tg + Tl)`` (NaN unless both sides are
+    known), ``n_records``, ``conflict`` (names of the temperatures set aside
+    for conflicting, e.g. "Tl", else ""), ``n_elements``, ``system``,
+    ``sources``, then at.% per element (``df.attrs["elements"]``).
+
+    Cleaning, per record (one row of either file):
+
+    * a value above 2500 K whose tenth is plausible is a shifted decimal point
+      and is divided by 10 *if* that makes the record ordered; each such
+      correction is listed by :func:`corrections` (DMREF Al7.5Cu17.5Ni10Zr65
+      Tg 6502 -> 650.2; Cu27Ni10P20Pd43 Tg 5850.5, Tx 7160.5 -> 585.05, 716.05;
+      La16.15Mg60Ni23.6Si0.25 Tl 8263 -> 826.3);
+    * any other value outside [250, 2500] K: set aside, "implausible value";
+    * a record not ordered Tg < Tx < Tl (on the values it gives): set aside,
+      "inconsistent temperatures" (e.g. Tg = Tx, or a liquidus below Tg); so is
+      one with Tg / Tl above 0.8 (the best glass formers reach about 0.7).
+
+    Merging, per canonical composition and per temperature: the median of
+    the distinct values of each source file (DMREF repeats one literature
+    value once per compiler, which must not outvote the other file). When
+    those values span more than 50 K the temperature is set aside for that
+    alloy ("conflicting values"; its records are listed), the others kept.
+    An alloy whose merged values are out of order is set aside whole.
+    """
+    df = _temperatures()[0]
+    out = df.copy()
+    out.attrs["elements"] = list(df.attrs["elements"])
+    return out
+
+
+def corrections(name: str) -> pd.DataFrame:
+    """Every value the cleaning changed (not dropped) for dataset ``name``.
+
+    Columns: ``source``, ``row``, ``raw_formula``, ``column``, ``value`` (as
+    written), ``corrected``, ``detail``. Only the temperatures correct
+    values (decimal shifts); the other datasets return an empty frame.
+    """
+    info = _parts(name)[3]
+    empty = pd.DataFrame(columns=["source", "row", "raw_formula", "column", "value", "corrected", "detail"])
+    return info.get("corrections", empty).copy()
+
+
 def _parts(name: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     _check_name(name)
-    return _elastic() if name == "elastic" else _gfa()
+    return {"elastic": _elastic, "gfa": _gfa, "temperatures": _temperatures}[name]()
 
 
 def set_aside(name: str) -> pd.DataFrame:
@@ -650,7 +648,19 @@ def summary(name: str) -> dict[str, Any]:
         },
         "zero_amount_terms_removed": info["zero_terms_removed"],
     }
-    if name == "elastic":
+    if name == "temperatures":
+        cols = ("Tg", "Tx", "Tl", "dTx", "Trg", "gamma")
+        out["ranges"] = {c: _range(df[c]) for c in cols}
+        out["with_value"] = {c: int(df[c].notna().sum()) for c in cols}
+        fixes = info["corrections"]
+        out["corrected"] = {
+            "total": len(fixes),
+            "rule": "a value above 2500 K whose tenth makes the record ordered Tg < Tx < Tl is divided by 10",
+            "values": [f"{r.source}:{r.row} {r.raw_formula}: {r.detail}" for r in fixes.itertuples()],
+        }
+        out["conflicts_by_temperature"] = dict(info["conflicts"])
+        out["set_aside"]["by_source"] = {k: int(v) for k, v in Counter(aside["source"]).items()}
+    elif name == "elastic":
         out["ranges"] = {c: _range(df[c]) for c in ("G", "K", "E", "nu")}
         out["missing"] = {c: int(df[c].isna().sum()) for c in ("G", "K")}
         out["flagged"] = {r.formula_as_written: r.note for r in df.itertuples() if r.note}

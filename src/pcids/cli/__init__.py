@@ -9,34 +9,35 @@ from __future__ import annotations
 import importlib
 
 import typer
-from typer.core import TyperGroup
 
-
-class _Group(TyperGroup):
-    """Turns any PcidsError raised by a verb into a clear message on stderr, exit code 1.
-
-    Bad input is the user's mistake, not a crash, so it never shows a traceback.
-    Sub-groups run inside this ``invoke``, so they are covered too.
-    """
-
-    def invoke(self, ctx: typer.Context):  # type: ignore[override]
-        from pcids.errors import PcidsError
-
-        try:
-            return super().invoke(ctx)
-        except PcidsError as exc:
-            typer.echo(f"Error: {exc}", err=True)
-            raise typer.Exit(code=1) from None
-
+from pcids.cli._typer import CONTEXT, EXIT_CODES, Command, Group
 
 app = typer.Typer(
-    cls=_Group,
+    cls=Group,
     name="pcids",
     help="Inverse design of metallic glasses: target G, K and glass-forming ability -> compositions.",
+    epilog=EXIT_CODES,
+    context_settings=CONTEXT,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from pcids import __version__
+
+        typer.echo(f"pcids {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Inverse design of metallic glasses: target G, K and glass-forming ability -> compositions."""
+
 
 # (module, attribute) of each verb; a sub-app is added as a group.
 _COMMANDS: dict[str, str] = {
@@ -49,6 +50,7 @@ _COMMANDS: dict[str, str] = {
     "gfa": "pcids.cli.gfa",
     "design": "pcids.cli.design",
     "reproduce": "pcids.cli.reproduce",
+    "serve": "pcids.cli.serve",
 }
 
 
@@ -64,7 +66,7 @@ def _register() -> None:
         if isinstance(obj, typer.Typer):
             app.add_typer(obj, name=name)
         else:
-            app.command(name)(mod.command)
+            app.command(name, cls=Command)(mod.command)
 
 
 _register()

@@ -65,6 +65,40 @@ def refuse_overwrite(path: Path, force: bool) -> None:
         raise PcidsError(f"{path} exists; pass --force to overwrite it")
 
 
+def figure_formats() -> dict[str, str]:
+    """File extensions matplotlib can write (``png``: "Portable Network Graphics", ...)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return FigureCanvasBase.get_supported_filetypes()
+
+
+def check_output_path(path: Path, force: bool, option: str, figure: bool = False) -> None:
+    """Refuse, before any computation, an output file that cannot be written.
+
+    A directory, a missing or read-only parent directory, an existing file
+    without --force, and (``figure``) an extension matplotlib cannot write are
+    each one clear error naming ``option``, instead of a traceback after the work.
+    """
+    import os
+
+    from pcids.errors import PcidsError
+
+    if path.is_dir():
+        raise PcidsError(f"{option} {path} is a directory; give a file name, e.g. {path / ('fig.png' if figure else 'out.csv')}")
+    parent = path.parent
+    if not parent.is_dir():
+        raise PcidsError(f"{option} {path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PcidsError(f"{option} {path}: directory {parent} is not writable")
+    if figure:
+        formats = figure_formats()
+        ext = path.suffix.lower().lstrip(".")
+        if ext not in formats:
+            what = f"unsupported format {ext!r}" if ext else "no file extension"
+            raise PcidsError(f"{option} {path}: {what}; matplotlib writes {', '.join(sorted(formats))}")
+    refuse_overwrite(path, force)
+
+
 def gather_formulas(formulas: list[str] | None, file: Path | None, column: str, out: Path | None, force: bool) -> list[str]:
     """Formulas from the arguments and a CSV column; checks --out before any work is done."""
     import pandas as pd
@@ -85,7 +119,7 @@ def gather_formulas(formulas: list[str] | None, file: Path | None, column: str, 
     if not items:
         raise PcidsError("give at least one formula, or --file with a 'formula' column")
     if out is not None:
-        refuse_overwrite(out, force)
+        check_output_path(out, force, "--out")
     from pcids.composition import parse_formula
 
     for f in items:  # normalising 91 parts to 100 hides a typo: say so

@@ -10,11 +10,13 @@ import importlib
 
 import typer
 
+from pcids.cli._typer import Command, Group
+
 FAMILIES = ("forward", "inverse", "gfa")
 
 
 def group(verb: str, help_text: str) -> typer.Typer:
-    app = typer.Typer(help=help_text, no_args_is_help=True)
+    app = typer.Typer(cls=Group, help=help_text, no_args_is_help=True)
     for family in FAMILIES:
         module = f"pcids.cli.{verb}_{family}"
         try:
@@ -23,5 +25,5 @@ def group(verb: str, help_text: str) -> typer.Typer:
             if exc.name == module:
                 continue
             raise
-        app.command(family)(mod.command)
+        app.command(family, cls=Command)(mod.command)
     return app

@@ -1,4 +1,4 @@
-"""``pcids data [elastic|gfa] [--json]``: what the bundled data hold, and how they were cleaned."""
+"""``pcids data [elastic|gfa|temperatures] [--json]``: what the bundled data hold, and how they were cleaned."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import typer
 class Dataset(str, Enum):
     elastic = "elastic"
     gfa = "gfa"
+    temperatures = "temperatures"
 
 
 def _fmt_range(r: list[float] | None, unit: str = "") -> str:
@@ -23,7 +24,11 @@ def _table(s: dict[str, Any]):
     from rich.table import Table
 
     name = s["dataset"]
-    title = "Elastic moduli (Xiong 2020)" if name == "elastic" else "Glass-forming ability (Xiong Dmax + GFA, Ward 2018, DMREF v5)"
+    title = {
+        "elastic": "Elastic moduli (Xiong 2020)",
+        "gfa": "Glass-forming ability (Xiong Dmax + GFA, Ward 2018, DMREF v5)",
+        "temperatures": "Characteristic temperatures (Xiong 2020, DMREF v5)",
+    }[name]
     t = Table(title=title, show_header=True, header_style="bold", title_justify="left")
     t.add_column("quantity", style="cyan", no_wrap=True)
     t.add_column("value")
@@ -41,6 +46,14 @@ def _table(s: dict[str, Any]):
         t.add_row("missing", ", ".join(f"{k}: {v} alloys" for k, v in s["missing"].items()))
         for formula, note in s["flagged"].items():
             t.add_row(f"flagged {formula}", note)
+    elif name == "temperatures":
+        for col, r in s["ranges"].items():
+            t.add_row(f"{col} range", f"{_fmt_range(r, '' if col in ('Trg', 'gamma') else 'K')} ({s['with_value'][col]} alloys)")
+        fixed = s["corrected"]
+        t.add_row("corrected", f"{fixed['total']}: {fixed['rule']}")
+        for text in fixed["values"]:
+            t.add_row("", text)
+        t.add_row("conflicts (set aside)", ", ".join(f"{k} {v}" for k, v in s["conflicts_by_temperature"].items()))
     else:
         t.add_row("with measured Dmax", str(s["with_measured_dmax"]))
         t.add_row("Dmax range", _fmt_range(s["ranges"]["dmax_mm"], "mm"))
@@ -52,7 +65,7 @@ def _table(s: dict[str, Any]):
     t.add_row(
         "merged",
         f"{m['alloys_from_several_records']} alloys from {m['records_merged_into_them']} records"
-        + (" (majority class; median Dmax)" if name == "gfa" else ""),
+        + {"gfa": " (majority class; median Dmax)", "temperatures": " (median per temperature)"}.get(name, ""),
     )
     if s["zero_amount_terms_removed"]:
         t.add_row("zero-amount terms removed", f"{s['zero_amount_terms_removed']} rows (e.g. Ag0Cu32Fe68)")
@@ -65,7 +78,7 @@ def _table(s: dict[str, Any]):
 
 
 def command(
-    dataset: Optional[Dataset] = typer.Argument(None, help="elastic or gfa (default: both)."),
+    dataset: Optional[Dataset] = typer.Argument(None, help="elastic, gfa or temperatures (default: all)."),
     json_: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Summarise the bundled data: alloys, elements, ranges, what was merged or set aside and why."""
@@ -81,6 +94,7 @@ def command(
     for n in names:
         console.print(_table(summaries[n]))
     console.print(
-        "[dim]Rows set aside: pcids.datasets.set_aside(name); merged alloys: pcids.datasets.merge_log(name).[/]",
+        "[dim]Rows set aside: pcids.datasets.set_aside(name); merged alloys: pcids.datasets.merge_log(name); "
+        "corrected values: pcids.datasets.corrections(name).[/]",
         highlight=False,
     )

@@ -3,9 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Literal, Optional
 
 import typer
+
+#: Above this many candidates in one corrector search, say so (count and time) before it starts.
+LARGE_SEARCH = 10_000_000
+#: Unpruned scoring speed of the shipped forward ensemble on this 2-core machine
+#: (benchmarks/results/corrector_speed.md, mode "full": 137,000-193,000 candidates/s).
+SCORING_RATE = 190_000
+
+
+def _keyed(items: list[str], option: str) -> dict[str, str]:
+    """``["Fe=0:10", ...]`` -> {"Fe": "0:10"}; an element given twice is refused, not the last kept."""
+    from pcids.errors import DesignError
+
+    out: dict[str, str] = {}
+    for item in items:
+        el, sep, value = item.partition("=")
+        el = el.strip()
+        if not sep or not el:
+            raise DesignError(f"{option} {item!r}: expected ELEMENT={'MIN:MAX, e.g. Fe=0:10' if option == '--bounds' else 'AT%, e.g. Be=25'}")
+        if el in out:
+            raise DesignError(f"{option} given twice for {el} ({el}={out[el]} and {item}); give each element once")
+        out[el] = value
+    return out
 
 
 def parse_bounds(items: list[str]) -> dict[str, tuple[float | None, float | None]]:
@@ -13,15 +35,14 @@ def parse_bounds(items: list[str]) -> dict[str, tuple[float | None, float | None
     from pcids.errors import DesignError
 
     out: dict[str, tuple[float | None, float | None]] = {}
-    for item in items:
-        el, sep, rng = item.partition("=")
+    for el, rng in _keyed(items, "--bounds").items():
         lo, colon, hi = rng.partition(":")
-        if not sep or not colon or not el.strip():
-            raise DesignError(f"--bounds {item!r}: expected ELEMENT=MIN:MAX, e.g. Fe=0:10 (either side may be empty)")
+        if not colon:
+            raise DesignError(f"--bounds {el}={rng!r}: expected ELEMENT=MIN:MAX, e.g. Fe=0:10 (either side may be empty)")
         try:
-            out[el.strip()] = (float(lo) if lo.strip() else None, float(hi) if hi.strip() else None)
+            out[el] = (float(lo) if lo.strip() else None, float(hi) if hi.strip() else None)
         except ValueError:
-            raise DesignError(f"--bounds {item!r}: MIN and MAX must be numbers (at.%)") from None
+            raise DesignError(f"--bounds {el}={rng}: MIN and MAX must be numbers (at.%)") from None
     return out
 
 
@@ -30,15 +51,56 @@ def parse_fixed(items: list[str]) -> dict[str, float]:
     from pcids.errors import DesignError
 
     out: dict[str, float] = {}
-    for item in items:
-        el, sep, v = item.partition("=")
+    for el, v in _keyed(items, "--fixed").items():
         try:
-            if not sep or not el.strip():
-                raise ValueError
-            out[el.strip()] = float(v)
+            out[el] = float(v)
         except ValueError:
-            raise DesignError(f"--fixed {item!r}: expected ELEMENT=AT%, e.g. Be=25") from None
+            raise DesignError(f"--fixed {el}={v}: expected ELEMENT=AT%, e.g. Be=25") from None
     return out
+
+
+def search_size(elements: list[str], E: float, h: float, fixed: dict[str, float]) -> int | None:
+    """Most candidates one corrector search of half-width E can hold (around an even start; bounds only shrink it).
+
+    None when the request is invalid: design() then says why.
+    """
+    from pcids.corrector import lattice_size
+    from pcids.errors import PcidsError
+
+    free = [e for e in elements if e not in fixed]
+    units = round((100 - sum(fixed.values())) / h) if h > 0 else 0
+    if not free or units < len(free):
+        return None
+    base, extra = divmod(units, len(free))
+    start = {e: fixed[e] if e in fixed else (base + (i < extra)) * h for i, e in enumerate(free + list(fixed))}
+    try:
+        return lattice_size(start, E=E, h=h, fixed=fixed)
+    except PcidsError:
+        return None
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds / 3600:.1f} hours"
+
+
+def warn_large_search(elements: list[str], E: float, h: float, fixed: dict[str, float]) -> int | None:
+    """Say on stderr, before the search starts, when it will score more than LARGE_SEARCH candidates."""
+    from pcids.cli._common import err_console
+
+    n = search_size(elements, E, h, fixed)
+    if n is not None and n > LARGE_SEARCH:
+        err_console.print(
+            f"[yellow]warning:[/] each corrector search will score up to {n:,} candidates "
+            f"({len(elements) - len(fixed)} free elements, E = {E:g}, h = {h:g} at.%): up to about "
+            f"{_duration(n / SCORING_RATE)} per search at ~{SCORING_RATE:,} candidates/s (pruning often skips most); "
+            "a smaller --size, a larger --step or --bounds make it faster",
+            highlight=False,
+        )
+    return n
 
 
 def command(
@@ -49,13 +111,13 @@ def command(
     nu: Optional[float] = typer.Option(None, "--nu", help="Target Poisson's ratio."),
     tolerance: float = typer.Option(0.02, "--tolerance", "-t", help="Largest acceptable error (relative: 0.02 = 2 %)."),
     absolute: bool = typer.Option(False, "--absolute", help="Errors in GPa instead of relative."),
-    aggregate: str = typer.Option("max", "--aggregate", help="Combine the targets' errors by 'max' or 'sum'."),
-    prefer: str = typer.Option("likely", "--prefer", help="Ranking: 'likely' (P(targets met) x plausibility x P(GFA)), smallest 'error' (the paper's), or 'closest' to the predictor."),
-    strategy: str = typer.Option("auto", "--strategy", help="Search: 'auto', 'exhaustive' (whole lattice), 'global' (walk + polish), 'paper' (predictor -> corrector)."),
+    aggregate: Literal["max", "sum"] = typer.Option("max", "--aggregate", help="Combine the targets' errors by their max or their sum."),
+    prefer: Literal["likely", "error", "closest"] = typer.Option("likely", "--prefer", help="Ranking: likely (P(targets met) x plausibility x P(GFA)), the smallest error (the paper's), or the closest to the predictor."),
+    strategy: Literal["auto", "exhaustive", "global", "paper"] = typer.Option("auto", "--strategy", help="Search: auto, exhaustive (whole lattice), global (walk + exact polish), paper (predictor -> corrector, box +-SIZE)."),
     exhaustive: bool = typer.Option(False, "--exhaustive", help="Search the whole lattice (same as --strategy exhaustive)."),
     min_distance: float = typer.Option(8.0, "--min-distance", help="Least L1 distance (at.%) between any two returned candidates."),
     size: float = typer.Option(5.0, "--size", "-s", help="Corrector half-width E (at.%; the paper's E)."),
-    step: float = typer.Option(1.0, "--step", "-h", help="Lattice step h (at.%; must divide 100)."),
+    step: float = typer.Option(1.0, "--step", "-H", help="Lattice step h (at.%; must divide 100)."),
     top_k: int = typer.Option(10, "--top-k", "-k", help="Candidates to return."),
     gfa_threshold: Optional[float] = typer.Option(2.0, "--gfa-threshold", help="Dmax (mm) a candidate must reach."),
     no_gfa: bool = typer.Option(False, "--no-gfa", help="Skip the glass-forming-ability check."),
@@ -77,11 +139,15 @@ def command(
     --strategy paper runs the paper's predictor-corrector scheme (box +-SIZE).
     Example: pcids design Ti Zr Be Fe --G 36 --K 105
     """
-    from pcids.cli._common import console, print_json, refuse_overwrite, warnings_to_stderr
+    from pcids.cli._common import check_output_path, console, print_json, warnings_to_stderr
 
-    for p in (csv, plot):
-        if p is not None:
-            refuse_overwrite(p, force)
+    if csv is not None:
+        check_output_path(csv, force, "--csv")
+    if plot is not None:
+        check_output_path(plot, force, "--plot", figure=True)
+    bounds_, fixed_ = parse_bounds(bounds), parse_fixed(fixed)
+    if strategy == "paper" or exhaustive or strategy == "exhaustive":  # auto/global searches stay small
+        warn_large_search(elements, size if strategy == "paper" else 100.0, step, fixed_)
     targets = {k: v for k, v in {"G": G, "K": K, "E": E_target, "nu": nu}.items() if v is not None}
     from pcids.design import design
 
@@ -100,8 +166,8 @@ def command(
             h=step,
             top_k=top_k,
             gfa_threshold_mm=None if no_gfa else gfa_threshold,
-            bounds=parse_bounds(bounds),
-            fixed=parse_fixed(fixed),
+            bounds=bounds_,
+            fixed=fixed_,
             max_iterations=max_iterations,
             progress=not quiet and not json_out,
         )

@@ -7,6 +7,10 @@ from typing import Optional
 
 import typer
 
+#: What --hidden / --epochs default to (the shipped ForwardEnsemble's; a test checks they agree).
+SHIPPED_HIDDEN = "64,64"
+SHIPPED_EPOCHS = 1000
+
 
 def _hidden(text: str) -> tuple[int, ...]:
     from pcids.errors import PcidsError
@@ -64,12 +68,12 @@ def train_shipped_pair(
 
 
 def command(
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File stem to write <stem>_G/_K .pt/.json (default: the shipped models in the package)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File stem to write <stem>_G/_K .pt/.json.", show_default="the shipped models in the package"),
     members: int = typer.Option(5, help="Networks per ensemble."),
     seed: int = typer.Option(0, help="Seed of the first member (members use seed, seed+1, ...)."),
     paper: bool = typer.Option(False, "--paper", help="Use the paper-size networks of Table 2 instead of the shipped architecture."),
-    hidden: Optional[str] = typer.Option(None, help="Override hidden layer sizes, e.g. 64,64."),
-    epochs: Optional[int] = typer.Option(None, help="Override the number of epochs."),
+    hidden: Optional[str] = typer.Option(None, help="Hidden layer sizes, e.g. 64,64.", show_default=f"{SHIPPED_HIDDEN}; --paper: Table 2"),
+    epochs: Optional[int] = typer.Option(None, help="Training epochs.", show_default=f"{SHIPPED_EPOCHS}; --paper: Table 2"),
     calibration_folds: int = typer.Option(5, help="Folds of the out-of-fold run that calibrates sigma (0 = none)."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing model files."),
 ) -> None:
@@ -87,16 +91,14 @@ def command(
 
 
 def _run(out, members, seed, paper, hidden, epochs, calibration_folds, force) -> None:
-    from pcids.cli._common import print_json
+    from pcids.cli._common import check_output_path, print_json
     from pcids.errors import PcidsError
     from pcids.models.ensemble import shipped_model_stem
 
     stem = out if out is not None else shipped_model_stem()
     for t in ("G", "K"):
         for suffix in (".pt", ".json"):
-            p = stem.parent / f"{stem.name}_{t}{suffix}"
-            if p.exists() and not force:
-                raise PcidsError(f"{p} exists; pass --force to overwrite it")
+            check_output_path(stem.parent / f"{stem.name}_{t}{suffix}", force, "--out")
     if members < 2:
         raise PcidsError(f"--members must be at least 2 (a spread needs two networks), got {members}")
     model, common, per_target = train_shipped_pair(

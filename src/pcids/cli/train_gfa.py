@@ -3,36 +3,37 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import typer
 
+#: GFAModel's defaults for --n-estimators / --max-iter (a test checks they agree).
+SHIPPED_TREES = 60
+SHIPPED_BOOSTING = 100
+
 
 def command(
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File stem to write <stem>.pt/.json (default: the shipped model in the package)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File stem to write <stem>.pt/.json.", show_default="the shipped model in the package"),
     threshold: float = typer.Option(2.0, help="Critical casting diameter (mm) a bulk glass must reach."),
-    ambiguous: str = typer.Option("drop", help="Label of a bulk glass without a measured diameter: drop, positive or negative."),
+    ambiguous: Literal["drop", "positive", "negative"] = typer.Option("drop", help="Label of a bulk glass without a measured diameter."),
     seed: int = typer.Option(0, help="Seed of the trees and of the internal calibration folds."),
-    estimator: str = typer.Option("extra_trees", help="Tree ensemble: extra_trees (shipped) or hgb."),
-    n_estimators: Optional[int] = typer.Option(None, help="Override the number of trees (extra_trees)."),
-    max_iter: Optional[int] = typer.Option(None, help="Override the number of boosting iterations (hgb)."),
+    estimator: Literal["extra_trees", "hgb"] = typer.Option("extra_trees", help="Tree ensemble (extra_trees is shipped)."),
+    n_estimators: Optional[int] = typer.Option(None, help="Number of trees (extra_trees).", show_default=str(SHIPPED_TREES)),
+    max_iter: Optional[int] = typer.Option(None, help="Boosting iterations (hgb).", show_default=str(SHIPPED_BOOSTING)),
     no_element_fractions: bool = typer.Option(False, "--no-element-fractions", help="Leave the per-element fractions out of the features."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing model files."),
 ) -> None:
     """Train the GFA model on every labelled alloy of load_gfa() and save it with its metadata."""
     from sklearn.metrics import balanced_accuracy_score, brier_score_loss, roc_auc_score
 
-    from pcids.cli._common import print_json
+    from pcids.cli._common import check_output_path, print_json
     from pcids.datasets import data_hash, load_gfa
-    from pcids.errors import PcidsError
     from pcids.models.gfa import GFAModel, shipped_path
 
     stem = out if out is not None else shipped_path()
     stem = stem.with_suffix("") if stem.suffix in {".pt", ".json"} else stem
     for suffix in (".pt", ".json"):
-        p = stem.with_suffix(suffix)
-        if p.exists() and not force:
-            raise PcidsError(f"{p} exists; pass --force to overwrite it")
+        check_output_path(stem.with_suffix(suffix), force, "--out")
     model = GFAModel(threshold_mm=threshold, ambiguous=ambiguous, seed=seed, element_fractions=not no_element_fractions, estimator=estimator)
     if n_estimators is not None:
         model.set_params(n_estimators=n_estimators)

@@ -9,7 +9,7 @@ scores tens of millions of candidates.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import typer
 
@@ -100,7 +100,7 @@ def tune(
 
 
 def command(
-    target: str = typer.Option("G", help="G or K."),
+    target: Literal["G", "K"] = typer.Option("G", help="Target modulus."),
     layers: str = typer.Option("1,2,3", help="Numbers of hidden layers to try."),
     neurons: str = typer.Option("32,64,150,450", help="Neurons per hidden layer to try."),
     dropout: str = typer.Option("0,0.1", help="Drop rates to try."),
@@ -109,7 +109,7 @@ def command(
     folds: int = typer.Option(5, help="CV folds on the training part."),
     test_size: float = typer.Option(0.2, help="Share held out before tuning (the paper's 80/20; 0 = tune on all data)."),
     seed: int = typer.Option(0, help="Seed of the split, the folds and the networks."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the full table to this CSV."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the full table to this CSV.", show_default="no file"),
     force: bool = typer.Option(False, "--force", help="Overwrite --out."),
     json_out: bool = typer.Option(False, "--json", help="Print the table as JSON."),
     features: str = typer.Option("VEC,Tm,chi,r", help="Weighted-mean inputs (the paper's four; the shipped models add rho)."),
@@ -117,10 +117,10 @@ def command(
     """Grid-search the forward network by k-fold CV (paper Fig. S1), seeded, with a progress bar."""
     import torch
 
-    from pcids.cli._common import console, print_json, refuse_overwrite
+    from pcids.cli._common import check_output_path, console, print_json
 
     if out is not None:
-        refuse_overwrite(out, force)
+        check_output_path(out, force, "--out")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny full-batch nets: threads only add contention
     try:

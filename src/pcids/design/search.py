@@ -219,8 +219,8 @@ def polish(
     starts: np.ndarray, key: Callable[[np.ndarray], np.ndarray], elements: Sequence[str], h: float,
     bounds: Mapping[str, tuple[float, float]], fixed: Mapping[str, float], per_start: int, rounds: int = 4,
 ) -> tuple[np.ndarray, list[float]]:
-    """Exact corrector search (the ranking key, lower is better) in a small box around each start,
-    recentred on the box's best until the best is the centre (at most ``rounds`` boxes): a hill
+    """Exact search of the corrector's lattice (every point, one batch; the ranking key, lower is
+    better) in a small box around each start, recentred on the box's best until the best is the centre (at most ``rounds`` boxes): a hill
     climb in steps of whole boxes. Returns the best ``per_start`` of every box and the half-widths."""
     out: list[np.ndarray] = []
     sizes: list[float] = []
@@ -230,8 +230,10 @@ def polish(
             E = polish_box(centre, elements, h, bounds, fixed)
             if E is None:
                 break
-            res = correct({e: float(a) for e, a in zip(elements, centre)}, key, E=E, h=h, top_k=per_start, bounds=bounds, fixed=fixed, elements=list(elements))
-            A = res[list(elements)].to_numpy(dtype=float)
+            lat = Lattice.around({e: float(a) for e, a in zip(elements, centre)}, E=E, h=h, bounds=bounds, fixed=fixed, elements=list(elements))
+            box = lat.to_percent(np.concatenate(list(lat.iter_chunks())))
+            s = np.asarray(key(box), dtype=np.float64)
+            A = box[np.lexsort((np.arange(len(s)), s))[:per_start]]  # ties: lattice order
             out.append(A)
             sizes.append(E)
             if np.abs(A[0] - centre).sum() < h / 2:

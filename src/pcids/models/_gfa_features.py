@@ -33,17 +33,15 @@ what the composition implies:
   ``scripts/build_magpie_ground_state.py``). They come *last*, after the
   element fractions, so a model can hand them to one learner only
   (:class:`~pcids.models.gfa.GFAModel` gives them to the Dmax regressor with
-  ``dmax_ground_state=True``). Screened in
-  ``benchmarks/gfa_magpie_selection.py`` with the other Magpie properties
-  (valence and unfilled-shell counts, Mendeleev number, row / column,
-  covalent radius, heats, moduli, ionisation energy) and Ward's composite
-  attributes: only this block did not lose.
+  ``dmax_ground_state=True``). Of the Magpie properties and Ward's
+  composite attributes screened, only this block did not lose
+  (docs/decisions.md, "GFA: Magpie properties, ...").
 
 Pair values come from a bundled copy of Takeuchi & Inoue's table
 (``pcids/data/takeuchi2005_mixing_enthalpy.csv``, built by
 ``scripts/build_mixing_enthalpy.py``). A pair missing from the table
 (24 of 28,821 pairs in the GFA data) counts as 0 kJ/mol and is reported by
-:func:`missing_pairs` so the model's domain check can warn.
+:func:`missing_pairs` so the model's domain check can warn (docs/decisions.md).
 
 Everything is linear algebra on a fraction matrix, so scoring a million
 candidate compositions costs a fraction of a second.

@@ -4,50 +4,10 @@ One fully connected ReLU network with dropout and one full-batch Adam loop
 (the data are a few hundred alloys, so a full batch is both the paper's
 setting and the fastest). Seeding is local (``torch.random.fork_rng``), so
 training a model never disturbs the caller's global random state, and the
-same seed and data give bit-identical weights.
-
-Speed (decision, ``benchmarks/forward_speed.py``, issue 3: one paper-size
-network in under 30 s). The paper's K network (4 -> 600 -> 600 -> 2, dropout
-0.1, 2100 full-batch epochs on 242 alloys) took 35 s on one thread at load
-0.3. Its epoch began at 11.5 ms (autograd forward 5.0, backward 5.3, Adam
-1.0; the three 242x600x600 products are ~4.4 ms of it) and grew to 28 ms by
-the end: 86 % of the second hidden layer's units die (off for every alloy)
-within ~300 epochs, and their Adam first moments decayed into float32
-subnormals (83 % of the 600x600 layer's by epoch 900), where every operation
-takes the CPU's slow microcode path. Changes, each measured and each leaving the weights
-bit-identical (paper K and G, one and two threads, the shipped-size K
-ensemble, two inverse models):
-
-* moments too small to move a weight are zeroed every :data:`FLUSH_EVERY`
-  steps before they turn subnormal (:func:`_flush_subnormal_moments`; also
-  in the ensemble's joint loop); this alone flattens the epoch time;
-* build_mlp stacks train through :class:`_MLPStep`: the same products as
-  autograd into buffers allocated once, in-place ReLU/dropout, no input
-  gradient, and the hidden-to-hidden weight gradient over the live rows only
-  (~1.3 ms of an epoch); any loss still goes through autograd;
-* dropout masks are read straight from PCG64's ``random_raw`` (the stream of
-  the earlier ``bytes`` call) and applied as one float multiply.
-
-Result (``forward_speed.py``, run twice, two other jobs on the box, load
-2.2-4): paper K 21.1 and 21.7 s on one thread (CPU 20.7, 21.3 s), G 16.7 and
-15.7 s; on a quiet machine (load 0.2-1.5) K 16.9 s on one thread and 16.1 s
-on two, G 15.2 / 11.5 s. Run alternately with the old code at load ~3.3: K 18.3 and 23.5 s
-against 29.6 and 33.0 s. Per epoch (load ~2, minimum over blocks) 7.5 ms
-against the old loop's 11.4 ms before subnormals set in. Of an epoch's CPU
-time over a whole K fit (timers on every call, load 1.7), the two products
-left at full size (forward ``addmm``, ``g @ W`` to the layer below) and the
-live-row weight gradient take 36 %, dropout masks 10 % (mostly PCG64), Adam
-8 %, the small products 11 %, elementwise work, the loss and Python the
-rest. Measured and not taken: the gradient to the layer below over live
-units only (~15 % more, but a different summation
-order: after 2100 epochs the weights differ far beyond rounding); ``mm`` +
-``add_`` for ``addmm`` (not bit-identical, not faster); calling
-``torch._fused_adam_`` directly (~0.2 ms per epoch, private API);
-``torch.compile`` (works, but ~45 s to compile a two-op function). Torch's
-own ``bernoulli_`` for dropout was ~6x slower than the numpy masks (earlier
-decision). Two threads on a shared two-core box are a trap: with two other
-jobs running, paper K on two threads took 26, 147 and 197 s (new code) and
-183 s (old code, load ~3.9); torch's threads wait on each other every op.
+same seed and data give the same weights on the same machine. The loop is
+made fast by flushing near-subnormal Adam moments, a hand-written step
+(:class:`_MLPStep`) for :func:`build_mlp` stacks and dropout masks read from
+PCG64 directly: docs/decisions.md, "Training loop: ...".
 """
 
 from __future__ import annotations

@@ -1,24 +1,12 @@
 """Deep ensembles of ForwardModels, and the G/K pair every other module trusts.
 
-Why an ensemble: members differ only by seed, so their spread estimates how
-much the fit is pinned down by the data, and the mean is more accurate than
-any member.
-
-Calibration (decision): the raw member spread is too narrow on held-out
-alloys (it ignores measurement noise and the bias members share), so at fit
-time the same ensemble is cross-validated on the training data
-(``calibration_folds``-fold, out-of-fold) and the spread is multiplied by
-``sigma_scale_ = q95(|y - mean| / std) / 2``, the factor that makes +-2 sigma
-cover 95 % of the out-of-fold alloys. The factor is stored in the metadata
-(``sigma_scale``) and applied to every ``std`` this module returns. Test-fold
-coverage of the calibrated sigma is measured in
-``benchmarks/forward_accuracy.py``.
-
-Speed (decision): ``ElasticModel.predict_descriptors`` is the corrector's
-inner loop (tens of millions of candidates). Each member's scaler, two-unit
-head and target scaling are folded into its linear layers; all members (G and
-K together when their architectures match) are stacked into batched matrix
-products (``torch.baddbmm``) in float32 under ``torch.inference_mode``.
+Members differ only by seed, so their spread estimates how much the fit is
+pinned down by the data, and the mean is more accurate than any member. The
+spread is calibrated out of fold at fit time (``sigma_scale_``, applied to
+every ``std`` returned); inference folds each member into its linear layers
+and stacks all members into batched float32 matmuls (the corrector's inner
+loop). The shipped architecture, training settings and inputs, and why:
+docs/decisions.md, "Forward ensemble: ...".
 """
 
 from __future__ import annotations
@@ -48,64 +36,9 @@ TARGETS: tuple[str, str] = ("G", "K")
 #: The shipped ensembles, ``<stem>_G`` and ``<stem>_K`` (.pt + .json).
 SHIPPED_STEM = "forward"
 
-#: Architecture of the shipped ensembles, chosen (with the paper's four inputs,
-#: before density was added; re-checked with five in
-#: ``benchmarks/results/forward_architecture_density.md``, where 2x32 looked as
-#: good out of fold on all alloys but lost on every selection split: seed-1
-#: random G 0.984 vs 0.985, K 0.978 vs 0.980; seed-1 grouped G 0.975 vs 0.976) by 5-fold out-of-fold CV of the
-#: whole 5-member ensemble on all alloys, with inference cost as a criterion
-#: (``benchmarks/forward_architecture.py``): 2x32 was cheaper (23.7 vs 88.3 kFLOP
-#: per composition for the G+K pair) but less accurate (OOF R² G 0.982 / K 0.978
-#: against 0.984 / 0.982 for 2x64), so 2x64 ships. Paper-size networks (1.14
-#: MFLOP for one G+K pair, 11 MFLOP as 5-member ensembles) are kept as
-#: ``ForwardEnsemble.paper`` / ``ForwardModel.paper`` for replication.
-#: Training-side variants (cosine lr schedule, weight decay 1e-4 / 1e-3, dropout
-#: 0 / 0.2, 2000 epochs, log target, 1x880 and 3x46 at the same cost) were scored
-#: by 5-fold CV inside the paper split's training part
-#: (``benchmarks/results/forward_training_variants.md``): all within about
-#: +-0.002 OOF R² of these settings. The best overall, cosine, was then run on the
-#: benchmark's own splits and did not help (10 random splits G 0.982 / K 0.979 vs
-#: 0.982 / 0.980; grouped G 0.970 vs 0.968 but K 0.959 vs 0.963), so the shipped
-#: settings stay; ``lr_schedule`` remains available as an option.
-#: Inputs of the shipped networks: the paper's four weighted means plus the
-#: weighted mean density of the solid elements (decision). The paper's four cannot
-#: tell a light from a heavy alloy of the same VEC, Tm, chi and r, and moduli
-#: scale with density. Only weighted means are candidates, because they keep the
-#: inputs linear in the fractions (the corrector's exact bounds rely on that).
-#: Screened on splits *other* than the reported ones (seed-1 and seed-2 random
-#: 80/20 x 10, seed-1 grouped-by-system 5-fold; mean test R² of the shipped
-#: ensemble, G / K): paper's four 0.979 0.978 0.958 / 0.977 0.981 0.968;
-#: + density 0.985 0.984 0.976 / 0.980 0.983 0.972; + mass and density
-#: 0.986 0.984 0.977 / 0.981 0.983 0.969 (a tie with density alone, which is
-#: simpler); + boiling point helped K on seed 1 (0.983) but hurt G (0.981);
-#: + molar volume, or mass alone, did less. K checked on more selection folds
-#: (seed-3 random 0.976 -> 0.978 with density; seed-2 grouped 0.971 -> 0.977;
-#: molar volume 0.971). Reported on the seed-0 splits in
-#: ``benchmarks/results/forward_accuracy*.md``. Known risk: the three Pt-based
-#: alloys are the densest (14-16 g/cm^3, next 13.1); a split that holds all of
-#: them out asks the K network to extrapolate in density (seed-0 splits 1 and 3:
-#: K R² 0.969 and 0.924). The weighted mean of ln(density), under which they are
-#: not extreme, was screened afterwards on the selection folds and lost (seed-1
-#: random G 0.983 vs 0.985, K 0.980 vs 0.980; grouped G 0.974 vs 0.976, K 0.968
-#: vs 0.972), so density stays.
-#: Then the rule of mixtures of the elemental moduli (Wang, Prog. Mater. Sci. 57
-#: (2012) 487: a glass's moduli track the weighted means of its elements'),
-#: ``benchmarks/results/forward_input_screen_moduli.md`` (seeds 1 and 2, random
-#: 80/20 x 10 and grouped 5-fold; G / K): + mean elemental shear modulus G_el
-#: against density alone: random 0.9849 / 0.9852 vs 0.9851 / 0.9841 (G),
-#: 0.9822 / 0.9818 vs 0.9796 / 0.9825 (K); grouped 0.9799 / 0.9781 vs
-#: 0.9759 / 0.9764 (G), 0.9733 / 0.9785 vs 0.9720 / 0.9765 (K): ahead in six of
-#: eight, mean ~+0.0015, i.e. within split noise. The mean elemental bulk
-#: modulus K_el (with or without G_el and density) lost on random splits in
-#: every target x seed cell but one (K, seed 1, without density: 0.9816). G_el
-#: was then checked once on the reported seed-0
-#: splits (``forward_accuracy_*_gel.md``): random G 0.9862 vs 0.9865, K 0.9763
-#: vs 0.9773; k-fold G 0.987 vs 0.987, K 0.982 vs 0.983; grouped G 0.980 vs
-#: 0.980, K 0.971 vs 0.969; and grouped +-2 sigma coverage of G fell from 92.2 %
-#: to 89.8 %, below the 90 % floor. A change that does not hold up on the
-#: acceptance folds does not ship (a keep-or-revert use of seed 0, stated here):
-#: the shipped inputs stay the paper's four plus density. G_el and K_el remain
-#: available as inputs (``ElasticModel(features=(..., "G_el"))``).
+#: Inputs of the shipped networks: the paper's four weighted means plus the weighted
+#: mean density (why, and the 2 x 64 architecture and training settings of
+#: SHIPPED_HYPERPARAMETERS: docs/decisions.md, "Forward ensemble: ...").
 SHIPPED_FEATURES: tuple[str, ...] = (*PAPER_FEATURES, "rho")
 
 SHIPPED_HYPERPARAMETERS: dict[str, Any] = {

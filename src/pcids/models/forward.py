@@ -2,31 +2,12 @@
 
 The paper feeds it four weighted means; the shipped ensembles add a fifth
 (:data:`pcids.models.ensemble.SHIPPED_FEATURES`). The network takes any number.
-
-Decisions where the paper is vague or contradicts itself (measured, see
-``benchmarks/forward_accuracy.py`` and ``pcids tune forward``):
-
-* **Two-output head.** The output layer emits two values and the prediction
-  is their mean (Fig. 1(b)). The loss is the MSE of that mean. Averaging two
-  linear units is itself a linear unit, so this is exactly a one-output
-  network; it is kept for fidelity, and folded into one unit for inference
-  (:meth:`ForwardModel.folded_layers`).
-* **Scaler inside the model.** Inputs are standardised with the training
-  mean and standard deviation (Eq. 10); the target is standardised too (the
-  paper does not say; a freshly initialised network outputs values of order
-  1, not K ~ 100 GPa, so this keeps the first epochs from being spent on
-  the scale alone; not measured separately). Both live in the saved
-  state, so a loaded model takes raw descriptors and returns GPa.
-* **Table 2's p = 1.0 for G** cannot be a drop rate (it zeroes the hidden
-  layer). The candidates are "no dropout" (p read as the keep probability)
-  and the K network's 0.1. 5-fold CV of the 2x450 G network on the paper's
-  80 % training part gives a tie: R² 0.9776 (dropout 0) vs 0.9771 (0.1)
-  (``benchmarks/results/forward_paper_p_G.md``, made with ``pcids tune
-  forward``). :meth:`ForwardModel.paper` uses dropout 0.0 for G: keep
-  probability 1.0 is the only reading under which the table's value is a
-  valid probability, and CV gives no reason to prefer 0.1.
-* **Full-batch Adam** (the data are a few hundred alloys), fixed epochs, no
-  early stopping, as in the paper.
+It keeps the paper's two-unit averaged head (folded into one unit for
+inference, :meth:`ForwardModel.folded_layers`), standardises inputs and target
+inside the model (a loaded model takes raw descriptors and returns GPa), reads
+Table 2's p = 1.0 for G as a keep probability, and trains with full-batch Adam
+for fixed epochs. Why, with the measurements: docs/decisions.md,
+"Forward network: ...".
 """
 
 from __future__ import annotations

@@ -8,60 +8,11 @@ by column with the training mean and standard deviation (Eq. 10, padded zeros
 included, as in the paper). The output ``A`` is 7 atomic fractions in at.%;
 outputs at padded slots (mass 0) are forced to 0 in training and prediction.
 
-Decisions (measured in ``benchmarks/inverse_accuracy.py``)
----------------------------------------------------------
-* **Element order.** The data's convention is the formula as written, base
-  element first. In the bundled data the first element is the largest
-  fraction in 237 of 245 alloys, so that order *leaks the answer's ranking*
-  into the input, which a user naming elements does not give. The paper's
-  behaviour is ``slot_order="given"``: on 10 random splits, randomly
-  permuting a test alloy's elements moves its raw DKIDN prediction by 76
-  at.% (mean L1) and drops the real-element R² from 0.82 to -1.2. pcids's
-  models therefore order the elements themselves: ``slot_order="typical"``
-  (default and shipped) sorts them by the element's median at.% over the
-  training alloys that contain it (descending; ties and unseen elements
-  fall back to descending atomic mass; padding last), learned in ``fit``.
-  Predictions come back in the caller's order, so the model is permutation
-  equivariant and :func:`propose` gives the same answer for any order (it
-  also sorts by :func:`canonical_order`, descending mass, first, so even a
-  "given"-order model is order-free there). The price of not leaking the
-  ranking, measured: R² all-7 0.907 -> 0.829, real 0.817 -> 0.625 for the
-  paper's DKIDN (``benchmarks/results/inverse_accuracy.md``).
-* **Losses.** ``loss="dkidn"``: elementwise MSE (torch's ``MSELoss``, the
-  mean over the N x 7 entries) + ``alpha * mean((sum(A) - 100)^2)`` (Eq. 5-7);
-  ``loss="ridn"``: the MSE alone. Eq. 6 writes the per-sample squared L2 norm
-  (7x the elementwise mean); the paper's alpha = 0.2 was chosen for its own
-  implementation, which we take to be the standard MSE.
-* **Heads.** ``head="linear"`` is the paper's raw output (fractions may be
-  negative and need not sum to 100). ``head="softmax"`` is the go-beyond
-  option: a softmax over the real slots times 100, so every prediction is
-  positive and sums to exactly 100 by construction (the sum penalty is then
-  identically zero, so DKIDN and RIDN coincide).
-* **Element features.** ``features="mass"`` is the paper's encoding.
-  ``features="properties"`` adds, per slot, the element's VEC, melting point,
-  electronegativity and radius (the forward models' descriptors are linear in
-  these, so the network sees what links fractions to moduli). Elements are
-  recovered from their masses, so the array interface stays ``Y`` above.
-* **Ensembles.** ``n_ensemble`` members with seeds ``seed, seed+1, ...``;
-  predictions are averaged.
-* **Shipped model** (:data:`SHIPPED_PARAMS`): softmax head, per-slot
-  properties, typical order, 3 x 210, 3 networks. Kept because the benchmark
-  says so: on the same 10 random splits (order-free models) R² all-7 / real
-  / Eq. 12 RMSE 0.829 / 0.625 / 19.6 for the paper's DKIDN, 0.858 / 0.726 /
-  18.6 for one softmax+properties network, 0.867 / 0.738 / 18.2 for three;
-  on unseen element sets (grouped) 0.711 / 0.348 / 26.0, 0.689 / 0.376 /
-  24.5 and 0.718 / 0.426 / 23.7. Known weakness: an element whose role
-  varies (Fe is a base in Fe glasses, a minor addition in Ti-Zr-Be-Fe) is
-  placed by its typical role, so on unseen sets the proposal can be far off
-  (Ti-Zr-Be-Fe at G 36, K 105 -> Ti23Zr24Be22Fe31); the corrector refines it.
-* **Epochs.** The benchmark trains 1000 epochs, not the paper's 2800: one
-  fit of the paper's DKIDN takes ~20 s at 1000 epochs on the shared 2-core
-  box; on 2 splits the mass-ordered linear model went 0.764 -> 0.791 (R²
-  all-7) from 1000 to 2800 epochs and the softmax model did not improve
-  after 200 epochs.
-* **Undefined R².** Over the real elements an equal-fraction alloy
-  (Cu50Zr50) has zero variance: its R² is NaN, excluded from means and
-  counted (:func:`pcids.evaluation.per_sample_r2`).
+Options: ``slot_order`` (``"typical"``, the default, orders the elements by
+their median at.% in the training data instead of trusting the caller's
+order), ``loss`` (``"dkidn"`` / ``"ridn"``), ``head`` (``"linear"`` /
+``"softmax"``), ``features`` (``"mass"`` / ``"properties"``), ``n_ensemble``.
+The shipped settings and why: docs/decisions.md, "Inverse model: ...".
 
 :func:`propose` projects a raw prediction onto valid compositions: negative
 or tiny values are clipped to a floor, the vector is renormalised to 100 and

@@ -11,10 +11,10 @@ Selection discipline: run on seeds other than 0 (the reported folds of
 ``forward_accuracy.py``). The shipped ensemble settings are used, without
 sigma calibration (R² only).
 
-    python benchmarks/forward_input_screen.py --seeds 1,2 --protocols random,grouped \
+    python benchmarks/screens/forward_input_screen.py --seeds 1,2 --protocols random,grouped \
         --variants VEC,Tm,chi,r,rho VEC,Tm,chi,r,rho,K_el,G_el VEC,Tm,chi,r,K_el,G_el
 
-Writes benchmarks/results/forward_input_screen[_NAME].json and .md.
+Writes benchmarks/results/screens/forward_input_screen[_NAME].json and .md.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 import torch
-from _common import write
+from _setup import write
 
 from pcids.datasets import data_hash, load_elastic
 from pcids.descriptors import WEIGHTED_MEANS, WeightedMeans

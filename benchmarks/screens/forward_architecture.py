@@ -6,10 +6,10 @@ G and K, and the G+K pair of ensembles is timed through the stacked
 inference path. A smaller network that is as accurate is preferred because
 the corrector scores tens of millions of candidates.
 
-    python benchmarks/forward_architecture.py --candidates "32,32:0.1:0.01:1000" "64,64:0.1:0.01:1000"
+    python benchmarks/screens/forward_architecture.py --candidates "32,32:0.1:0.01:1000" "64,64:0.1:0.01:1000"
 
 Candidate syntax: hidden:dropout:lr:epochs. Appends to
-benchmarks/results/<name>.json and rewrites <name>.md (``--name``, default
+benchmarks/results/screens/<name>.json and rewrites <name>.md (``--name``, default
 forward_architecture); ``--features`` picks the weighted-mean inputs (default
 the paper's four, with which the shipped 2 x 64 was chosen).
 """
@@ -29,7 +29,7 @@ from pcids.datasets import load_elastic
 from pcids.descriptors import PAPER_FEATURES, WeightedMeans
 from pcids.models.ensemble import ForwardEnsemble, _Stack
 
-RESULTS = Path(__file__).parent / "results"
+from _setup import RESULTS
 
 
 def main() -> None:
@@ -80,7 +80,7 @@ def main() -> None:
     for r in rows:
         lines.append(f"| {r['candidate']} | {r['n_members']} | {r['G_oof']['r2']:.4f} | {r['G_oof']['rmse']:.2f} | {r['K_oof']['r2']:.4f} | "
                      f"{r['K_oof']['rmse']:.2f} | {r['pair_flop_per_composition']:,.0f} | {r['pair_compositions_per_second']:,.0f} | {r['load_before']:.1f} |")
-    lines += ["", f"Command: `python benchmarks/forward_architecture.py --features {args.features} --name {args.name} --candidates <hidden:dropout:lr:epochs> ...`"]
+    lines += ["", f"Command: `python benchmarks/screens/forward_architecture.py --features {args.features} --name {args.name} --candidates <hidden:dropout:lr:epochs> ...`"]
     (RESULTS / f"{args.name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -1,6 +1,6 @@
 """Screen blends for the log10(Dmax) regressor on selection folds (seed 1; gfa_accuracy.py reports seed 0).
 
-Run: python benchmarks/gfa_regblend_selection.py SEED {grouped|stratified} VARIANT[,VARIANT...]
+Run: python benchmarks/screens/gfa_regblend_selection.py SEED {grouped|stratified} VARIANT[,VARIANT...]
 
 R² of log10(Dmax) on the test alloys with a measured diameter, as
 gfa_selection.py. ``r_base`` = shipped extra trees; ``r_hgb`` = gradient
@@ -13,7 +13,7 @@ import sys, time, numpy as np
 from sklearn.ensemble import ExtraTreesRegressor, HistGradientBoostingRegressor
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.metrics import r2_score
-from gfa_accuracy import screen_setup
+from _setup import screen_setup
 S = screen_setup(sys.argv)
 SEED, PROTO, WHICH = S.seed, S.protocol, S.which
 df, els, A, F, y, logd, sysg, outer = S.df, S.els, S.A, S.F, S.y, S.logd, S.sysg, S.folds

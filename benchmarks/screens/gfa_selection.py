@@ -1,6 +1,6 @@
 """GFA model selection on folds *other* than the reported ones (run with seed 1; gfa_accuracy.py reports seed 0).
 
-Run: python benchmarks/gfa_selection.py SEED {grouped|stratified} VARIANT[,VARIANT...] [extra]
+Run: python benchmarks/screens/gfa_selection.py SEED {grouped|stratified} VARIANT[,VARIANT...] [extra]
 
 Fast screen: features computed once for all alloys (all data elements as
 fraction columns), no internal calibration. Classifier variants (``c_*``)
@@ -24,7 +24,7 @@ from pcids.datasets import load_gfa
 from pcids.evaluation import grouped_kfold
 from pcids.models._gfa_features import GFADescriptors
 from pcids.models.gfa import gfa_labels
-from gfa_accuracy import folds
+from _setup import folds
 threadpool_limits(1)
 SEED = int(sys.argv[1]); PROTO = sys.argv[2]; WHICH = sys.argv[3].split(",")
 df = load_gfa(); els = df.attrs["elements"]

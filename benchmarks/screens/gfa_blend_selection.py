@@ -6,18 +6,17 @@ the shipped settings) and for the prototype (``gfa_selection_seed{S}_quick_oof_*
 ``--models quick``), and scores w * logit(shipped) + (1 - w) * logit(prototype)
 by mean per-fold ROC-AUC on the same folds.
 
-    python gfa_accuracy.py --models quick --seed 1 --name gfa_selection_seed1_quick   # and seed 2
-    python gfa_blend_selection.py
+    python benchmarks/gfa_accuracy.py --models quick --seed 1 --name screens/gfa_selection_seed1_quick   # and seed 2
+    python benchmarks/screens/gfa_blend_selection.py
 
-Writes benchmarks/results/gfa_blend_selection.json and .md.
+Writes benchmarks/results/screens/gfa_blend_selection.json and .md.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from _common import RESULTS, write
-from gfa_accuracy import folds
+from _setup import RESULTS, folds, write
 from sklearn.metrics import roc_auc_score
 
 from pcids.datasets import load_gfa
@@ -49,7 +48,7 @@ def main() -> None:
     lines = ["# GFA classifier blended with the prototype (selection folds; mean per-fold ROC-AUC)", "",
              "| seed | protocol | " + " | ".join(f"w = {w}" for w in WEIGHTS) + " |", "|---|---|" + "---|" * len(WEIGHTS)]
     lines += [f"| {r['seed']} | {r['protocol']} | " + " | ".join(f"{r['roc_auc'][w]:.4f}" for w in WEIGHTS) + " |" for r in rows]
-    lines += ["", "w = 1 is the shipped classifier alone. Command: `python gfa_blend_selection.py` (after the two `--models quick` runs)."]
+    lines += ["", "w = 1 is the shipped classifier alone. Command: `python benchmarks/screens/gfa_blend_selection.py` (after the two `--models quick` runs)."]
     write("gfa_blend_selection", {"rows": [{**r, "roc_auc": {str(k): v for k, v in r["roc_auc"].items()}} for r in rows]}, "\n".join(lines))
 
 

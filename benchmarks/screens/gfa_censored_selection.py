@@ -1,6 +1,6 @@
 """Screen censored / noisy-target variants of the log10(Dmax) regressor on selection folds (seeds 1, 2; gfa_accuracy.py reports seed 0).
 
-Run: python benchmarks/gfa_censored_selection.py SEED {grouped|stratified} VARIANT[,VARIANT...]
+Run: python benchmarks/screens/gfa_censored_selection.py SEED {grouped|stratified} VARIANT[,VARIANT...]
 
 R² of log10(Dmax) on the test alloys with a measured diameter, outer folds as
 gfa_selection.py (grouped = alloy systems held out; stratified = random for the
@@ -50,7 +50,7 @@ from sklearn.ensemble import ExtraTreesRegressor, ExtraTreesClassifier
 from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold
 from pcids.evaluation import grouped_kfold
-from gfa_accuracy import screen_setup
+from _setup import screen_setup
 S = screen_setup(sys.argv, families=True)
 SEED, PROTO, WHICH = S.seed, S.protocol, S.which
 df, els, A, F, y, logd, sysg, outer = S.df, S.els, S.A, S.F, S.y, S.logd, S.sysg, S.folds

@@ -1,6 +1,6 @@
 """Screen element-family fractions for the GFA model on selection folds (seed 1; gfa_accuracy.py reports seed 0).
 
-Run: python benchmarks/gfa_family_selection.py SEED {grouped|stratified} VARIANT[,VARIANT...]
+Run: python benchmarks/screens/gfa_family_selection.py SEED {grouped|stratified} VARIANT[,VARIANT...]
 
 Inoue's empirical BMG families are built from element *classes* (early /
 late transition metals, lanthanides, simple metals, metalloids), e.g. ETM-LTM
@@ -20,7 +20,7 @@ import sys, time, numpy as np
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 from sklearn.metrics import roc_auc_score, r2_score
 from pcids.models._gfa_features import FAMILIES as PACKAGE_FAMILIES
-from gfa_accuracy import screen_setup
+from _setup import fold_rows, screen_setup
 S = screen_setup(sys.argv)
 SEED, PROTO, WHICH = S.seed, S.protocol, S.which
 df, els, A, F, y, logd, sysg, outer = S.df, S.els, S.A, S.F, S.y, S.logd, S.sysg, S.folds
@@ -30,8 +30,7 @@ FAM = np.column_stack([A[:, [els.index(e) for e in v]].sum(1) for v in FAMILIES.
 X = {"base": F, "fam": np.column_stack([F, FAM]), "famn": np.column_stack([F, FAM, (A > 0).sum(1), A.max(1)])}
 res = {}
 for f, (tr, te) in enumerate(outer):
-    trl = tr[np.isfinite(y[tr])]; tel = te[np.isfinite(y[te])]
-    trm = tr[np.isfinite(logd[tr])]; tem = te[np.isfinite(logd[te])]
+    trl, tel, trm, tem = fold_rows(y, logd, tr, te)
     t0 = time.time()
     for name in WHICH:
         if name.startswith("c_mix"):  # + log P(glass) from a glass-at-all forest (gfa_chain_selection.py c_mix1)

@@ -1,6 +1,6 @@
 """Screen sub-/super-system features for the GFA model on selection folds (seed 1; gfa_accuracy.py reports seed 0).
 
-Run: python benchmarks/gfa_subsystem_selection.py SEED {grouped|stratified} VARIANT[,VARIANT...]
+Run: python benchmarks/screens/gfa_subsystem_selection.py SEED {grouped|stratified} VARIANT[,VARIANT...]
 
 Same fast screen as gfa_selection.py (features once, no calibration; raw
 forest ROC-AUC for ``c_*``, R² of log10(Dmax) for ``r_*``), plus features
@@ -17,7 +17,7 @@ supersets.
 import sys, time, numpy as np
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 from sklearn.metrics import roc_auc_score, r2_score
-from gfa_accuracy import screen_setup
+from _setup import fold_rows, screen_setup
 S = screen_setup(sys.argv)
 SEED, PROTO, WHICH = S.seed, S.protocol, S.which
 df, els, A, F, y, logd, sysg, outer = S.df, S.els, S.A, S.F, S.y, S.logd, S.sysg, S.folds
@@ -52,8 +52,7 @@ def reg(n=60):
     return ExtraTreesRegressor(n, min_samples_leaf=2, max_features=0.5, n_jobs=1, random_state=SEED)
 res = {}
 for f, (tr, te) in enumerate(outer):
-    trl = tr[np.isfinite(y[tr])]; tel = te[np.isfinite(y[te])]
-    trm = tr[np.isfinite(logd[tr])]; tem = te[np.isfinite(logd[te])]
+    trl, tel, trm, tem = fold_rows(y, logd, tr, te)
     t0 = time.time()
     X = {"base": F, "sub": np.column_stack([F, set_feats(tr)]), "subsup": np.column_stack([F, set_feats(tr, sup=True)])}
     for name in WHICH:

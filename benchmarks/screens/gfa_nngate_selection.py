@@ -1,6 +1,6 @@
 """Screen a distance-gated nearest-neighbour blend for the GFA classifier on selection folds (seeds 1, 2; gfa_accuracy.py reports seed 0).
 
-Run: python benchmarks/gfa_nngate_selection.py SEED {grouped|stratified} VARIANT[,VARIANT...]
+Run: python benchmarks/screens/gfa_nngate_selection.py SEED {grouped|stratified} VARIANT[,VARIANT...]
 
 Score = the shipped raw pipeline (60-tree classifier logit + log P(glass) of a
 20-tree glass forest, families features) as gfa_family_selection.py
@@ -22,7 +22,7 @@ import sys, time, numpy as np
 from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
-from gfa_accuracy import screen_setup
+from _setup import screen_setup
 S = screen_setup(sys.argv, families=True)
 SEED, PROTO, WHICH = S.seed, S.protocol, S.which
 df, els, A, F, y, logd, sysg, outer = S.df, S.els, S.A, S.F, S.y, S.logd, S.sysg, S.folds

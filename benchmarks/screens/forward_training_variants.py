@@ -9,9 +9,9 @@ members' outputs). Each variant is scored by out-of-fold R² of the whole ensemb
 80 %); that split's 20 % test part is never used here. The winner is then
 measured on the benchmark's protocols by ``benchmarks/forward_accuracy.py``.
 
-    python benchmarks/forward_training_variants.py --targets G,K --variants base,cosine,cosine_wd
+    python benchmarks/screens/forward_training_variants.py --targets G,K --variants base,cosine,cosine_wd
 
-Writes benchmarks/results/forward_training_variants[_<name>].json and .md.
+Writes benchmarks/results/screens/forward_training_variants[_<name>].json and .md.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import write
+from _setup import RESULTS, write
 import torch
 
 from pcids.datasets import data_hash, load_elastic
@@ -30,7 +30,6 @@ from pcids.descriptors import PaperDescriptors
 from pcids.evaluation import random_splits, regression_metrics, repeated_kfold
 from pcids.models.ensemble import ForwardEnsemble
 
-RESULTS = Path(__file__).parent / "results"
 
 VARIANTS: dict[str, dict] = {
     "base": {},
@@ -150,7 +149,7 @@ def main() -> None:
         return
     torch.set_num_threads(1)
     res = run(args.targets.split(","), args.variants.split(","), args.folds, args.seed)
-    cmd = "python benchmarks/forward_training_variants.py " + " ".join(
+    cmd = "python benchmarks/screens/forward_training_variants.py " + " ".join(
         f"--{k} {v}" for k, v in vars(args).items() if v != "" and k != "collect"
     )
     res["settings"]["command"] = cmd

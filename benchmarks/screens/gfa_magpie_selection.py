@@ -1,6 +1,6 @@
 """Screen Magpie elemental properties, Ward-type composite features and gradient boosting for the GFA model on selection folds.
 
-Run: python benchmarks/gfa_magpie_selection.py [--seeds 1,2] [--protocols grouped,stratified] [--only VARIANT,...]
+Run: python benchmarks/screens/gfa_magpie_selection.py [--seeds 1,2] [--protocols grouped,stratified] [--only VARIANT,...]
 
 Selection folds only (seeds 1 and 2 of ``gfa_accuracy.folds``; seed 0 is the
 reported benchmark and is not touched here). Fast raw-forest screen, as the
@@ -87,8 +87,7 @@ from sklearn.linear_model import Ridge
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from _common import RESULTS, write
-from gfa_accuracy import folds
+from _setup import REPORTED, RESULTS, folds, write
 from pcids.datasets import data_hash, load_gfa
 from pcids.elements import property_matrix
 from pcids.models._gfa_features import GFADescriptors
@@ -345,7 +344,7 @@ def full_pipeline_section() -> list[str]:
                 "hgbw": "`dmax_hgb_blend=0.2` (0.8 x extra trees + 0.2 x HGB setting 1)"}
     md = []
     for v, what in variants.items():
-        runs = [(f"seed {s}", RESULTS / f"gfa_selection_seed{s}_{v}.json") for s in (1, 2)] + [("seed 0 (reported)", RESULTS / f"gfa_accuracy_{v}.json")]
+        runs = [(f"seed {s}", RESULTS / f"gfa_selection_seed{s}_{v}.json") for s in (1, 2)] + [("seed 0 (reported)", REPORTED / f"gfa_accuracy_{v}.json")]
         rows = []
         for label, f in runs:
             if not f.exists():
@@ -359,7 +358,7 @@ def full_pipeline_section() -> list[str]:
             rows.append(f"| {label} | " + " | ".join(cells) + " |")
         if rows:
             md += [f"## Full pipeline: {what}", "",
-                   f"`python gfa_accuracy.py --models nodglass,{v} --seed S --name gfa_selection_seedS_{v}` (seed 0: "
+                   f"`python benchmarks/gfa_accuracy.py --models nodglass,{v} --seed S --name screens/gfa_selection_seedS_{v}` (seed 0: "
                    f"`--name gfa_accuracy_{v}`); nodglass = the shipped settings; shipped -> variant:", "",
                    "| folds | grouped R² | grouped ROC-AUC | random R² | stratified ROC-AUC |", "|---|---|---|---|---|", *rows, ""]
     if md:

@@ -1,6 +1,6 @@
 """Screen a two-stage GFA classifier on selection folds (seed 1; gfa_accuracy.py reports seed 0).
 
-Run: python benchmarks/gfa_chain_selection.py SEED {grouped|stratified} VARIANT[,VARIANT...]
+Run: python benchmarks/screens/gfa_chain_selection.py SEED {grouped|stratified} VARIANT[,VARIANT...]
 
 P(Dmax >= 2 mm) = P(glass) * P(Dmax >= 2 mm | glass): a "glass at all"
 forest (ribbon or bulk glass against crystalline, trained on every training
@@ -23,7 +23,7 @@ import sys, time, numpy as np
 from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.metrics import roc_auc_score
 from pcids.evaluation import grouped_kfold
-from gfa_accuracy import screen_setup
+from _setup import screen_setup
 S = screen_setup(sys.argv)
 SEED, PROTO, WHICH = S.seed, S.protocol, S.which
 df, els, A, F, y, logd, sysg, outer = S.df, S.els, S.A, S.F, S.y, S.logd, S.sysg, S.folds

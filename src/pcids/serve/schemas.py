@@ -1,0 +1,88 @@
+"""Request and response bodies of the HTTP API: they mirror the Python API's arguments.
+
+``DesignRequest`` is ``pcids.design.design(elements, targets, **options)`` as
+JSON; an option left out takes the library's default, and an explicit
+``null`` means what ``None`` means there (``gfa_threshold_mm: null`` skips
+the GFA check). Values are checked by the library, so a bad one gets the
+same message as the CLI.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DesignRequest(_Strict):
+    elements: list[str] = Field(..., description="Element symbols, e.g. [\"Ti\", \"Zr\", \"Be\", \"Fe\"].", examples=[["Ti", "Zr", "Be", "Fe"]])
+    targets: dict[str, Optional[float]] = Field(
+        ..., description="Any of G, K, E (GPa) and nu.", examples=[{"G": 36, "K": 105}]
+    )
+    tolerance: Optional[float] = Field(None, description="Largest acceptable error (relative: 0.02 = 2 %).")
+    relative: Optional[bool] = Field(None, description="Errors relative to the targets (default) or in GPa.")
+    aggregate: Optional[Literal["max", "sum"]] = Field(None, description="Combine the targets' errors by max or sum.")
+    prefer: Optional[Literal["closest", "error"]] = Field(None, description="Among equally close candidates: closest to the predictor, or smallest error.")
+    E: Optional[float] = Field(None, description="Corrector half-width (at.%).")
+    h: Optional[float] = Field(None, description="Lattice step (at.%; must divide 100).")
+    top_k: Optional[int] = Field(None, description="Candidates returned.")
+    gfa_threshold_mm: Optional[float] = Field(2.0, description="Dmax (mm) a candidate must reach; null skips the GFA check.")
+    gfa_min_probability: Optional[float] = Field(None, description="Probability the GFA check requires (default: the model's operating point).")
+    bounds: Optional[dict[str, tuple[Optional[float], Optional[float]]]] = Field(
+        None, description="{element: [min, max]} at.%; either may be null.", examples=[{"Fe": [0, 10]}]
+    )
+    fixed: Optional[dict[str, float]] = Field(None, description="{element: at.%} held fixed.", examples=[{"Be": 25}])
+    max_iterations: Optional[int] = Field(None, description="Corrector searches allowed.")
+    max_E: Optional[float] = Field(None, description="Largest half-width when correcting further (at.%).")
+    tie_resolution: Optional[float] = Field(None, description="Errors up to this count as equally close.")
+
+
+class FormulasRequest(_Strict):
+    formulas: list[str] = Field(..., description="Alloy formulas (at.%).", examples=[["Zr41.2Ti13.8Cu12.5Ni10Be22.5", "Cu50Zr50"]])
+
+
+class ErrorResponse(BaseModel):
+    detail: str = Field(..., description="What is wrong, in the CLI's words.")
+    field: Optional[str] = Field(None, description="The request field it concerns (elements, targets, bounds, formulas, ...), if one.")
+    error: str = Field(..., description="The error's class, e.g. UnknownElementError, Busy, TimedOut.")
+
+
+class Table(BaseModel):
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+
+
+class DesignResponse(BaseModel):
+    elements: list[str]
+    targets: dict[str, float]
+    success: bool
+    message: str
+    settings: dict[str, Any]
+    candidates: list[dict[str, Any]] = Field(..., description="DesignResult.candidates, one record per row.")
+    trace: list[dict[str, Any]]
+    table: Table = Field(..., description="The candidates table as `pcids design` prints it (plain text cells).")
+    report: list[dict[str, Any]] = Field(..., description="Everything `pcids design` prints, in order: {text} lines and {title, columns, rows} tables.")
+    explored: list[dict[str, Any]] = Field(..., description="Compositions the search evaluated (at most a few hundred), for the band figure.")
+    csv: str = Field(..., description="The candidates table as `pcids design --csv` writes it.")
+    warnings: list[str]
+    seconds: float
+
+
+class RowResult(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    formula: str
+    ok: bool
+    error: Optional[str] = None
+    warnings: list[str] = []
+
+
+class RowsResponse(BaseModel):
+    rows: list[RowResult]
+    n_ok: int
+    n_failed: int
+    warnings: list[str]

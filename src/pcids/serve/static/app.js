@@ -1,0 +1,434 @@
+// pcids serve: the design and predict views. Plain JS, no dependencies; talks only to this server's /api.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const SYMBOLS = ("H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se Br Kr " +
+  "Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb Lu " +
+  "Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn Fr Ra Ac Th Pa U Np Pu Am Cm Bk Cf Es Fm Md No Lr " +
+  "Rf Db Sg Bh Hs Mt Ds Rg Cn Nh Fl Mc Lv Ts Og").split(" ");
+let INFO = { elements: [], trained: [], limits: {} };
+let lastDesign = null;   // the last /api/design response
+let lastRows = null;     // the last merged predict + gfa rows
+
+// ---------------------------------------------------------------- helpers
+function clearErrors(scope) {
+  scope.querySelectorAll(".error").forEach((e) => { e.textContent = ""; });
+  scope.querySelectorAll(".invalid").forEach((e) => e.classList.remove("invalid"));
+}
+
+function showError(field, message, fallback) {
+  const box = (field && $("err-" + field)) || $(fallback);
+  box.textContent = message;
+  const input = field && ($(field) || $("t-" + field));
+  if (input) input.classList.add("invalid");
+  if (field === "targets") ["G", "K", "E", "nu"].forEach((t) => $("t-" + t).classList.add("invalid"));
+}
+
+async function postJSON(url, body, signal) {
+  const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), signal });
+  let data = null;
+  try { data = await r.json(); } catch (_) { data = { detail: `the server answered ${r.status} ${r.statusText}` }; }
+  return { status: r.status, ok: r.ok, data };
+}
+
+function download(name, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement("a");
+  a.href = url; a.download = name; document.body.appendChild(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function parseElements(text) {
+  return text.split(/[\s,;\-–]+/).map((s) => s.trim()).filter(Boolean);
+}
+
+function el(tag, attrs = {}, text = null) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== null) e.textContent = text;
+  return e;
+}
+
+// ---------------------------------------------------------------- tabs
+document.querySelectorAll(".tab").forEach((tab) => tab.addEventListener("click", () => {
+  document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t === tab));
+  document.querySelectorAll(".view").forEach((v) => { v.hidden = v.id !== "view-" + tab.dataset.view; });
+}));
+
+// ---------------------------------------------------------------- periodic table
+function position(z) {  // [row, column] of element z (1-based) in the 18-column table; rows 9-10 hold the f block
+  if (z === 1) return [1, 1];
+  if (z === 2) return [1, 18];
+  if (z <= 10) return [2, z <= 4 ? z - 2 : z + 8];
+  if (z <= 18) return [3, z <= 12 ? z - 10 : z];
+  if (z <= 36) return [4, z - 18];
+  if (z <= 54) return [5, z - 36];
+  if (z <= 56) return [6, z - 54];
+  if (z <= 71) return [9, z - 54];
+  if (z <= 86) return [6, z - 68];
+  if (z <= 88) return [7, z - 86];
+  if (z <= 103) return [10, z - 86];
+  return [7, z - 100];
+}
+
+function buildPeriodicTable() {
+  const box = $("ptable");
+  box.innerHTML = "";
+  const withData = new Set(INFO.elements), trained = new Set(INFO.trained);
+  SYMBOLS.forEach((sym, i) => {
+    const [row, col] = position(i + 1);
+    const b = el("button", { type: "button", "data-symbol": sym, style: `grid-row:${row};grid-column:${col}` }, sym);
+    b.className = trained.has(sym) ? "trained" : withData.has(sym) ? "" : "nodata";
+    b.title = trained.has(sym) ? `${sym}: in the training data` : withData.has(sym) ? `${sym}: property data, not in the training data` : `${sym}: no property data`;
+    b.addEventListener("click", () => togglePicked(sym));
+    box.appendChild(b);
+  });
+  box.appendChild(el("div", { class: "gap", style: "grid-row:8" }));
+  syncPicker();
+}
+
+function togglePicked(sym) {
+  const list = parseElements($("elements").value);
+  const i = list.indexOf(sym);
+  if (i >= 0) list.splice(i, 1); else list.push(sym);
+  $("elements").value = list.join(" ");
+  syncPicker();
+  syncBounds();
+}
+
+function syncPicker() {
+  const picked = new Set(parseElements($("elements").value));
+  $("ptable").querySelectorAll("button").forEach((b) => b.classList.toggle("picked", picked.has(b.dataset.symbol)));
+}
+
+$("pt-toggle").addEventListener("click", () => { $("ptable").hidden = !$("ptable").hidden; });
+$("elements").addEventListener("input", () => { syncPicker(); syncBounds(); });
+
+// ---------------------------------------------------------------- bounds table
+function syncBounds() {
+  const body = $("bounds").querySelector("tbody");
+  const old = {};
+  body.querySelectorAll("tr").forEach((tr) => { old[tr.dataset.symbol] = [...tr.querySelectorAll("input")].map((i) => i.value); });
+  body.innerHTML = "";
+  const list = parseElements($("elements").value);
+  for (const sym of list) {
+    const tr = el("tr", { "data-symbol": sym });
+    tr.appendChild(el("td", { class: "text" }, sym));
+    ["min", "max", "fixed"].forEach((what, j) => {
+      const td = el("td");
+      const input = el("input", { type: "text", inputmode: "decimal", "data-what": what, "aria-label": `${sym} ${what}` });
+      input.value = (old[sym] || [])[j] || "";
+      td.appendChild(input); tr.appendChild(td);
+    });
+    body.appendChild(tr);
+  }
+  $("bounds-empty").hidden = list.length > 0;
+}
+
+function numberOrText(v) {  // a number when it reads as one; otherwise the text, so the server names the bad value
+  const t = v.trim();
+  if (t === "") return null;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : t;
+}
+
+function designRequest() {
+  const req = { elements: parseElements($("elements").value), targets: {} };
+  for (const t of ["G", "K", "E", "nu"]) {
+    const v = numberOrText($("t-" + t).value);
+    if (v !== null) req.targets[t] = v;
+  }
+  for (const key of ["tolerance", "top_k", "E", "h"]) {
+    const v = numberOrText($(key).value);
+    if (v !== null) req[key] = v;
+  }
+  req.gfa_threshold_mm = $("gfa-on").checked ? numberOrText($("gfa_threshold_mm").value) : null;
+  req.prefer = $("prefer").value;
+  const bounds = {}, fixed = {};
+  $("bounds").querySelectorAll("tbody tr").forEach((tr) => {
+    const [lo, hi, fx] = [...tr.querySelectorAll("input")].map((i) => numberOrText(i.value));
+    if (fx !== null) fixed[tr.dataset.symbol] = fx;
+    if (lo !== null || hi !== null) bounds[tr.dataset.symbol] = [lo, hi];
+  });
+  if (Object.keys(bounds).length) req.bounds = bounds;
+  if (Object.keys(fixed).length) req.fixed = fixed;
+  return req;
+}
+
+// ---------------------------------------------------------------- design
+let controller = null, ticker = null;
+
+function busy(on) {
+  $("run").disabled = on;
+  $("cancel").hidden = !on;
+  $("progress").hidden = !on;
+  clearInterval(ticker);
+  if (on) {
+    const t0 = performance.now();
+    const tick = () => { $("progress-text").textContent = `searching… ${((performance.now() - t0) / 1000).toFixed(1)} s`; };
+    tick();
+    ticker = setInterval(tick, 200);
+  }
+}
+
+$("cancel").addEventListener("click", () => { if (controller) controller.abort(); });
+
+$("design-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const form = $("design-form");
+  clearErrors(form);
+  const req = designRequest();
+  controller = new AbortController();
+  busy(true);
+  try {
+    const { ok, status, data } = await postJSON("/api/design", req, controller.signal);
+    if (!ok) {
+      showError(data.field, data.detail || `error ${status}`, "err-form");
+      return;
+    }
+    lastDesign = data;
+    renderDesign(data);
+  } catch (err) {
+    $("err-form").textContent = err.name === "AbortError" ? "cancelled" : `cannot reach the server: ${err.message}`;
+  } finally {
+    busy(false);
+    controller = null;
+  }
+});
+
+function renderDesign(data) {
+  $("design-result").hidden = false;
+  const warn = $("result-warnings");
+  warn.innerHTML = "";
+  data.warnings.forEach((w) => warn.appendChild(el("li", {}, "warning: " + w)));
+  const report = $("report");
+  report.innerHTML = "";
+  let first = true;
+  const main = data.report.reduce((m, b, i) => (b.columns && b.columns.includes("composition") ? i : m), -1);  // as the server's candidates_table
+  data.report.forEach((block, i) => {
+    if (block.columns) {
+      const wrap = el("div", { class: "table-wrap" });
+      if (block.title) wrap.appendChild(el("h3", {}, block.title));
+      const table = el("table", { class: "data" });
+      table.append(el("thead"), el("tbody"));
+      if (i === main) table.id = "candidates";
+      wrap.appendChild(table);
+      report.appendChild(wrap);
+      renderSortable(table, block.columns, block.rows);
+    } else if (first) {  // the verdict
+      report.appendChild(el("p", { id: "result-message", class: "message " + (data.success ? "ok" : "partial") }, block.text));
+      first = false;
+    } else {
+      report.appendChild(el("p", { class: "hint cli" }, block.text));
+    }
+  });
+  drawBand(data);
+}
+
+function sortKey(text) {  // the leading number of a cell ("36.6±2.5", "1.83%", "#3"), else its text
+  const m = text.match(/^#?\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)/i);
+  return m ? Number(m[1]) : text.toLowerCase();
+}
+
+function compareKeys(x, y) {
+  const nx = typeof x === "number", ny = typeof y === "number";
+  if (nx && ny) return x - y;
+  if (nx !== ny) return nx ? -1 : 1;  // numbers before text such as "-"
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function renderSortable(table, columns, rows) {
+  const head = table.querySelector("thead"), body = table.querySelector("tbody");
+  head.innerHTML = ""; body.innerHTML = "";
+  const keys = rows.map((r) => r.map(sortKey));
+  const numeric = columns.map((_, j) => keys.filter((k) => typeof k[j] === "number").length * 2 >= Math.max(rows.length, 1));
+  const tr = el("tr");
+  columns.forEach((c, j) => {
+    const th = el("th", { "data-col": j, class: numeric[j] ? "" : "text" }, c);
+    th.addEventListener("click", () => sortBy(j));
+    tr.appendChild(th);
+  });
+  head.appendChild(tr);
+  let order = rows.map((_, i) => i), state = { col: null, dir: 1 };
+  function draw() {
+    body.innerHTML = "";
+    for (const i of order) {
+      const r = el("tr", { "data-index": i });
+      rows[i].forEach((cell, j) => {
+        const td = el("td", { class: numeric[j] ? "" : "text" }, cell);
+        if (columns[j] === "ok") td.classList.add(cell === "yes" ? "ok-yes" : cell === "no" ? "ok-no" : "ok-gfa");
+        r.appendChild(td);
+      });
+      if (table.id === "candidates") {
+        r.addEventListener("mouseenter", () => highlight(i));
+        r.addEventListener("mouseleave", () => highlight(null));
+      }
+      body.appendChild(r);
+    }
+    head.querySelectorAll("th").forEach((th, j) => {
+      th.classList.toggle("sorted-asc", state.col === j && state.dir > 0);
+      th.classList.toggle("sorted-desc", state.col === j && state.dir < 0);
+    });
+  }
+  function sortBy(j) {
+    state = { col: j, dir: state.col === j ? -state.dir : 1 };
+    order = rows.map((_, i) => i).sort((a, b) => compareKeys(keys[a][j], keys[b][j]) * state.dir || a - b);
+    draw();
+  }
+  draw();
+}
+
+// ---------------------------------------------------------------- the band figure (SVG parallel coordinates)
+const SVG = "http://www.w3.org/2000/svg";
+function svg(tag, attrs = {}, text = null) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== null) e.textContent = text;
+  return e;
+}
+
+function rankColour(i, n) {  // dark blue (#1) to orange (last)
+  const t = n > 1 ? i / (n - 1) : 0;
+  const a = [31, 60, 140], b = [230, 120, 30];
+  return `rgb(${a.map((v, k) => Math.round(v + (b[k] - v) * t)).join(",")})`;
+}
+
+function drawBand(data) {
+  const box = $("figure");
+  box.innerHTML = "";
+  const els = data.elements;
+  const W = Math.max(640, 150 * els.length), H = 360, L = 60, R = 30, T = 24, B = 62;
+  const top = Math.max(10, ...data.candidates.map((c) => Math.max(...els.map((e) => c[e]))), ...data.explored.map((c) => Math.max(...els.map((e) => c[e]))));
+  const ymax = Math.ceil(top / 10) * 10;
+  const x = (j) => L + (els.length > 1 ? (j * (W - L - R)) / (els.length - 1) : 0);
+  const y = (v) => T + (H - T - B) * (1 - v / ymax);
+  const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: "img", "aria-label": "candidate band" });
+  for (let v = 0; v <= ymax; v += ymax > 50 ? 20 : 10) {
+    s.appendChild(svg("line", { x1: L - 4, x2: W - R, y1: y(v), y2: y(v), stroke: "#eef0f3" }));
+    s.appendChild(svg("text", { x: L - 8, y: y(v) + 4, "text-anchor": "end", "font-size": 11, fill: "#5b6473" }, String(v)));
+  }
+  s.appendChild(svg("text", { x: 14, y: T + (H - T - B) / 2, transform: `rotate(-90 14 ${T + (H - T - B) / 2})`, "text-anchor": "middle", "font-size": 12, fill: "#5b6473" }, "at.%"));
+  els.forEach((e, j) => {
+    s.appendChild(svg("line", { x1: x(j), x2: x(j), y1: y(0), y2: y(ymax), stroke: "#8a93a0" }));
+    s.appendChild(svg("text", { x: x(j), y: H - B + 22, "text-anchor": "middle", "font-size": 14, "font-weight": 600 }, e));
+  });
+  const path = (c) => els.map((e, j) => `${j ? "L" : "M"}${x(j).toFixed(1)},${y(c[e]).toFixed(1)}`).join(" ");
+  for (const c of data.explored) {
+    s.appendChild(svg("path", { d: path(c), fill: "none", stroke: c.target_met ? "#9cc3f5" : "#c9ced6", "stroke-width": 1, opacity: 0.6 }));
+  }
+  const n = data.candidates.length;
+  [...data.candidates].reverse().forEach((c, k) => {
+    const i = n - 1 - k;
+    const p = svg("path", { d: path(c), fill: "none", stroke: rankColour(i, n), "stroke-width": i === 0 ? 3.5 : 2, "data-index": i, class: "pick" });
+    p.appendChild(svg("title", {}, `#${c.rank} ${c.composition} (error ${(100 * c.error).toFixed(2)} %)`));
+    s.appendChild(p);
+  });
+  const legend = [["#9cc3f5", 1, "evaluated, within tolerance"], ["#c9ced6", 1, "evaluated, outside it"], [rankColour(0, n), 3.5, "#1"], [rankColour(n - 1, n), 2, `#${n}`]];
+  legend.forEach(([colour, width, label], k) => {
+    const ly = H - 12, lx = L + [0, 200, 350, 420][k];
+    s.appendChild(svg("line", { x1: lx, x2: lx + 22, y1: ly, y2: ly, stroke: colour, "stroke-width": width }));
+    s.appendChild(svg("text", { x: lx + 28, y: ly + 4, "font-size": 11, fill: "#1d2430" }, label));
+  });
+  box.appendChild(s);
+}
+
+function highlight(i) {
+  $("figure").querySelectorAll("path.pick").forEach((p) => {
+    const on = i === null || Number(p.dataset.index) === i;
+    p.setAttribute("opacity", on ? 1 : 0.15);
+  });
+}
+
+$("dl-csv").addEventListener("click", () => {
+  if (lastDesign) download(`pcids-design-${lastDesign.elements.join("-")}.csv`, lastDesign.csv, "text/csv");
+});
+$("dl-json").addEventListener("click", () => {
+  if (!lastDesign) return;
+  const { elements, targets, success, message, settings, candidates, trace } = lastDesign;
+  download(`pcids-design-${elements.join("-")}.json`, JSON.stringify({ elements, targets, success, message, settings, candidates, trace }, null, 2), "application/json");
+});
+
+// ---------------------------------------------------------------- predict view
+const PRED_COLUMNS = ["formula", "G (GPa)", "K (GPa)", "E (GPa)", "nu", "P(Dmax ≥ 2 mm)", "bulk glass?", "Dmax (mm)", "~68 % range (mm)", "in domain"];
+const pm = (v, s, d) => (v === null || v === undefined ? "-" : `${v.toFixed(d)} ± ${s.toFixed(d)}`);
+
+$("predict-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  clearErrors($("predict-form"));
+  const formulas = $("formulas").value.split(/[\n;]+/).map((s) => s.trim()).filter(Boolean);
+  $("predict-run").disabled = true;
+  $("predict-progress").hidden = false;
+  try {
+    const [p, g] = await Promise.all([postJSON("/api/predict", { formulas }), postJSON("/api/gfa", { formulas })]);
+    const rows = p.data.rows && g.data.rows ? p.data.rows.map((r, i) => mergeRows(r, g.data.rows[i])) : null;
+    if (!rows) {
+      showError(p.data.field || g.data.field, p.data.detail || g.data.detail, "err-predict-form");
+      return;
+    }
+    if (!p.ok) showError("formulas", p.data.detail, "err-predict-form");
+    lastRows = rows;
+    renderPredictions(rows);
+  } catch (err) {
+    $("err-predict-form").textContent = `cannot reach the server: ${err.message}`;
+  } finally {
+    $("predict-run").disabled = false;
+    $("predict-progress").hidden = true;
+  }
+});
+
+function mergeRows(p, g) {
+  const out = { formula: p.formula, ok: p.ok && g.ok, error: p.error || g.error || null, warnings: [...new Set([...(p.warnings || []), ...(g.warnings || [])])] };
+  if (p.ok) Object.assign(out, { G: p.G, G_std: p.G_std, K: p.K, K_std: p.K_std, E: p.E, E_std: p.E_std, nu: p.nu, nu_std: p.nu_std, in_domain: p.in_domain });
+  if (g.ok) Object.assign(out, { p_bulk_glass: g.p_bulk_glass, bulk_glass: g.bulk_glass, dmax_mm: g.dmax_mm, dmax_low: g.dmax_low, dmax_high: g.dmax_high, gfa_in_domain: g.in_domain, threshold_mm: g.threshold_mm });
+  return out;
+}
+
+function renderPredictions(rows) {
+  $("predict-result").hidden = false;
+  const n_ok = rows.filter((r) => r.ok).length;
+  $("predict-message").textContent = `${n_ok} of ${rows.length} formula(s) predicted` + (n_ok < rows.length ? `; ${rows.length - n_ok} could not be read (see the message in its row)` : "");
+  const table = $("predictions");
+  const head = table.querySelector("thead"), body = table.querySelector("tbody");
+  head.innerHTML = ""; body.innerHTML = "";
+  const tr = el("tr");
+  PRED_COLUMNS.forEach((c, j) => tr.appendChild(el("th", { class: j === 0 ? "text" : "" }, c)));
+  head.appendChild(tr);
+  for (const r of rows) {
+    const row = el("tr", { class: r.ok ? "" : "bad" });
+    row.appendChild(el("td", { class: "text" }, r.formula));
+    if (!r.ok) {
+      row.appendChild(el("td", { class: "err", colspan: PRED_COLUMNS.length - 1 }, r.error));
+    } else {
+      [pm(r.G, r.G_std, 1), pm(r.K, r.K_std, 1), pm(r.E, r.E_std, 1), pm(r.nu, r.nu_std, 3),
+        r.p_bulk_glass.toFixed(2), r.bulk_glass ? "yes" : "no", r.dmax_mm.toPrecision(2),
+        `${r.dmax_low.toPrecision(2)} - ${r.dmax_high.toPrecision(2)}`, r.in_domain && r.gfa_in_domain ? "yes" : "no"]
+        .forEach((cell) => row.appendChild(el("td", {}, cell)));
+      if (r.warnings.length) row.title = r.warnings.join("\n");
+    }
+    body.appendChild(row);
+  }
+}
+
+function csvCell(v) {
+  if (v === null || v === undefined) return "";
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+$("dl-pred-csv").addEventListener("click", () => {
+  if (!lastRows) return;
+  const keys = ["formula", "ok", "G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std", "in_domain", "p_bulk_glass", "bulk_glass", "dmax_mm", "dmax_low", "dmax_high", "gfa_in_domain", "threshold_mm", "error"];
+  const lines = [keys.join(","), ...lastRows.map((r) => keys.map((k) => csvCell(r[k])).join(","))];
+  download("pcids-predictions.csv", lines.join("\n") + "\n", "text/csv");
+});
+
+// ---------------------------------------------------------------- start
+(async function init() {
+  try {
+    const r = await fetch("/api/info");
+    INFO = await r.json();
+    $("version").textContent = `pcids ${INFO.version}`;
+  } catch (_) { /* the picker still works, without the data shading */ }
+  buildPeriodicTable();
+  syncBounds();
+})();
