@@ -7,7 +7,7 @@ For a 4-, 9- and 12-element system (shipped forward models, targets G = 34, K = 
   batched damped minimum-norm steps, Jacobian by forward differences in descriptor space;
 * ``adam``: projected Adam (lr 1 at.%, decaying 2 % per step, 150 steps) on the sum of squared
   relative errors, same batched gradient projected onto the sum-to-100 plane;
-* ``slsqp``: scipy's SLSQP per start, minimising the same loss with the sum-to-100 equality
+* ``slsqp``: scipy's SLSQP per start (the first 16 starts: it runs them one by one), minimising the same loss with the sum-to-100 equality
   and the bounds (gradient by scipy's finite differences in composition space).
 
 Reported per method: CPU seconds, the share of starts within the tolerance after rounding to
@@ -42,6 +42,8 @@ SYSTEMS = {
 TARGETS = {"G": 34.0, "K": 110.0}
 TOL = 0.02
 N_STARTS = 64
+#: SLSQP runs one start at a time (about 0.6 s each at 4 elements): the first 16 starts only.
+N_SLSQP = 16
 
 
 def main() -> None:
@@ -88,7 +90,7 @@ def main() -> None:
 
         def slsqp(A: np.ndarray) -> np.ndarray:
             res = []
-            for a in A:
+            for a in A[:N_SLSQP]:
                 r = minimize(
                     lambda x: float(loss_rows(x[None])[0]), a, method="SLSQP", bounds=list(zip(lo, hi)),
                     constraints=[{"type": "eq", "fun": lambda x: x.sum() - 100.0}], options={"maxiter": 100, "ftol": 1e-10, "eps": 1e-2},
@@ -104,9 +106,9 @@ def main() -> None:
             L = round_to_lattice(Y, lo, hi, 1.0)
             m, _ = fwd.predict_descriptors(L @ P / 100.0)
             err = obj.error(m[:, 0].astype(float), m[:, 1].astype(float))
-            moved = np.abs(L - A0).sum(axis=1)
+            moved = np.abs(L - A0[: len(L)]).sum(axis=1)
             row = {
-                "n_elements": n, "method": name, "cpu_s": cpu, "share_within_tol": float((err <= TOL).mean()),
+                "n_elements": n, "method": name, "n_starts": len(L), "cpu_s": cpu, "cpu_s_per_start": cpu / len(L), "share_within_tol": float((err <= TOL).mean()),
                 "median_error": float(np.median(err)), "median_L1_moved": float(np.median(moved)),
             }
             print(row, flush=True)
@@ -118,12 +120,12 @@ def main() -> None:
     lines = [
         f"# Continuous search to the targets: {N_STARTS} random starts, G = 34, K = 110 GPa, tolerance 2 %",
         "",
-        "| elements | method | CPU s | within tolerance after rounding | median error | median L1 start -> end (at.%) |",
-        "|---|---|---|---|---|---|",
+        "| elements | method | starts | CPU s | CPU s per start | within tolerance after rounding | median error | median L1 start -> end (at.%) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in out:
         lines.append(
-            f"| {r['n_elements']} | {r['method']} | {r['cpu_s']:.2f} | {100 * r['share_within_tol']:.0f} % | "
+            f"| {r['n_elements']} | {r['method']} | {r['n_starts']} | {r['cpu_s']:.2f} | {r['cpu_s_per_start']:.3f} | {100 * r['share_within_tol']:.0f} % | "
             f"{100 * r['median_error']:.2f} % | {r['median_L1_moved']:.1f} |"
         )
     lines += ["", f"Command: `{cmd}`; load (1, 5, 15 min) {tuple(round(x, 2) for x in load)}"]

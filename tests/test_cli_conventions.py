@@ -44,7 +44,7 @@ def test_version():
 @pytest.mark.parametrize(
     "verb, option, choices",
     [
-        (["design"], "--prefer", "closest|error"),
+        (["design"], "--prefer", "likely|error|closest"),
         (["design"], "--aggregate", "max|sum"),
         (["train", "inverse"], "--loss", "dkidn|ridn"),
         (["train", "inverse"], "--head", "linear|softmax"),
