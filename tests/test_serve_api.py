@@ -206,7 +206,7 @@ def test_the_message_is_the_clis(client):
         ({**CASE, "elements": "TiZrBeFe"}, "elements", "valid list"),
         ({**CASE, "top_k": 2.5}, "top_k", "valid integer"),
         ({**CASE, "bogus": 1}, "bogus", "Extra inputs"),
-        ({**CASE, "prefer": "nearest"}, "prefer", "'closest' or 'error'"),
+        ({**CASE, "prefer": "nearest"}, "prefer", "'likely', 'error' or 'closest'"),
         ({"targets": {"G": 36}}, "elements", "Field required"),
     ],
 )

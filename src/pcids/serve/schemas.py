@@ -26,7 +26,7 @@ class DesignRequest(_Strict):
     tolerance: Optional[float] = Field(None, description="Largest acceptable error (relative: 0.02 = 2 %).")
     relative: Optional[bool] = Field(None, description="Errors relative to the targets (default) or in GPa.")
     aggregate: Optional[Literal["max", "sum"]] = Field(None, description="Combine the targets' errors by max or sum.")
-    prefer: Optional[Literal["closest", "error"]] = Field(None, description="Among equally close candidates: closest to the predictor, or smallest error.")
+    prefer: Optional[Literal["likely", "error", "closest"]] = Field(None, description="Ranking: likely (P(targets met) x plausibility x P(GFA)), smallest error, or closest to the predictor.")
     E: Optional[float] = Field(None, description="Corrector half-width (at.%).")
     h: Optional[float] = Field(None, description="Lattice step (at.%; must divide 100).")
     top_k: Optional[int] = Field(None, description="Candidates returned.")
