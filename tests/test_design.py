@@ -473,5 +473,8 @@ def test_case_study_ti_zr_be_fe_is_stable_and_consistent():
     assert float(bulk_from_poisson(36.525, 0.349)) == pytest.approx(108.77, abs=0.01)
     d = lit.l1_distance(best["composition"])
     assert 0 < d < 60
-    # The corrector never ends worse than the predictor it started from.
+    # The search never ends worse than the predictor it could have returned.
     assert best["error"] <= a.trace[0]["error"]
+    # One of the default top 5 lands near the literature alloy (12 at.% today, benchmarks/design_speed.py;
+    # the old smallest-correction ranking was 52 away). 16 leaves room for one lattice step of BLAS noise.
+    assert min(lit.l1_distance(c) for c in a.candidates["composition"].head(5)) <= 16.0
