@@ -39,13 +39,15 @@ Library use (the engine helper)::
 
     from design_recovery import evaluate, VARIANTS
     out = evaluate(design_kwargs={"prefer": "error"}, protocol="random", seed=1,
-                   limit=None, quick=False, baselines=False, design_fn=None, progress=True)
+                   limit=None, quick=False, baselines=False, design_fn=None, progress=True, resume=True)
     out["summary"]["design"]["best5"]["median"]   # per-method summaries
     out["rows"]                                   # per alloy: protocol, fold, alloy, L1 lists per method
 
 ``design_kwargs`` go to ``design_fn`` (default ``pcids.design.design``) as
 ``design_fn(elements, {"G": G, "K": K}, forward=, inverse=, gfa=, top_k=10, **design_kwargs)``;
-rows are keyed by (protocol, fold, alloy), so two variants compare paired.
+rows are keyed by (protocol, seed, fold, alloy), so two variants compare paired:
+``paired(out_a["rows"], out_b["rows"], metric="best5")`` (lower L1 is better; ``a_better`` = share
+of alloys where A is closer; ``method_b="nearest_system"`` compares with a baseline).
 
     python benchmarks/design_recovery.py [--variant shipped] [--seed 0] [--protocols random,grouped] [--limit N] [--quick] [--no-baselines]
 
@@ -164,19 +166,28 @@ def _load(d: Path) -> tuple[Any, Any, Any]:
     return ElasticModel.load(d / "forward"), InverseModel.load(d / "inverse"), GFAModel.load(d / "gfa")
 
 
+def _fold_ident(seed: int, train_df: pd.DataFrame, gfa_df: pd.DataFrame, quick: bool) -> dict[str, Any]:
+    from pcids.datasets import data_hash
+
+    return {
+        "elastic": data_hash("elastic"), "gfa": data_hash("gfa"), "settings": model_settings(seed, quick),
+        "train": sorted(train_df["formula"]), "gfa_train": len(gfa_df), "gfa_train_hash": hashlib.sha256("\n".join(sorted(gfa_df["formula"])).encode()).hexdigest(),
+    }
+
+
+def fold_dir(protocol: str, seed: int, fold: int, train_df: pd.DataFrame, gfa_df: pd.DataFrame, quick: bool = False) -> Path:
+    """Where the fold's models (and its scored rows) are cached."""
+    key = hashlib.sha256(json.dumps(_fold_ident(seed, train_df, gfa_df, quick), sort_keys=True).encode()).hexdigest()[:16]
+    return CACHE / str(seed) / (protocol + ("_quick" if quick else "")) / str(fold) / key
+
+
 def fold_models(
     protocol: str, seed: int, fold: int, train_df: pd.DataFrame, gfa_df: pd.DataFrame, quick: bool = False, log: Callable[[str], None] = print
 ) -> tuple[Any, Any, Any]:
     """The fold's (forward, inverse, gfa), from the cache or trained and cached."""
-    from pcids.datasets import data_hash
-
     settings = model_settings(seed, quick)
-    ident = {
-        "elastic": data_hash("elastic"), "gfa": data_hash("gfa"), "settings": settings,
-        "train": sorted(train_df["formula"]), "gfa_train": len(gfa_df), "gfa_train_hash": hashlib.sha256("\n".join(sorted(gfa_df["formula"])).encode()).hexdigest(),
-    }
-    key = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
-    d = CACHE / str(seed) / (protocol + ("_quick" if quick else "")) / str(fold) / key
+    ident = _fold_ident(seed, train_df, gfa_df, quick)
+    d = fold_dir(protocol, seed, fold, train_df, gfa_df, quick)
     if (d / "done.json").exists():
         try:
             return _load(d)
@@ -351,6 +362,22 @@ def run_random_tol(fwd: Any, elements: list[str], G: float, K: float, rng: np.ra
     return [dict(zip(elements, map(float, A[i]))) for i in pick], fallback
 
 
+def rows_key(design_fn: Callable, design_kwargs: dict[str, Any], baselines: bool, limit: int | None) -> str:
+    """Identifies a fold's scored rows: the whole pcids source, this judge, design_fn and its kwargs."""
+    import pcids
+
+    h = hashlib.sha256()
+    for f in sorted(Path(pcids.__file__).resolve().parent.rglob("*.py")):
+        h.update(f.read_bytes())
+    h.update(Path(__file__).resolve().read_bytes())
+    try:
+        h.update(inspect.getsource(design_fn).encode())
+    except (OSError, TypeError):
+        h.update(repr(design_fn).encode())
+    h.update(json.dumps([getattr(design_fn, "__module__", ""), getattr(design_fn, "__qualname__", ""), design_kwargs, baselines, limit], sort_keys=True, default=repr).encode())
+    return h.hexdigest()[:16]
+
+
 # ---------------------------------------------------------------------------
 # scoring
 
@@ -393,6 +420,21 @@ def summarize(rows: list[dict[str, Any]], methods: tuple[str, ...] = METHODS) ->
     return out
 
 
+def paired(rows_a: list[dict[str, Any]], rows_b: list[dict[str, Any]], metric: str = "best5", method_a: str = "design", method_b: str = "design") -> dict[str, Any]:
+    """A vs B on the alloys both scored (keyed by protocol, fold, alloy): median difference, wins, Wilcoxon p."""
+    from scipy.stats import wilcoxon
+
+    key = lambda r: (r["protocol"], r["seed"], r["fold"], r["alloy"])  # noqa: E731
+    b = {key(r): r[method_b][metric] for r in rows_b if method_b in r}
+    pairs = [(r[method_a][metric], b[key(r)]) for r in rows_a if method_a in r and key(r) in b]
+    if not pairs:
+        return {"n": 0}
+    d = np.array([x - y for x, y in pairs], float)
+    p = float(wilcoxon(d).pvalue) if np.any(d != 0) else 1.0
+    return {"n": len(d), "median_a": float(np.median([x for x, _ in pairs])), "median_b": float(np.median([y for _, y in pairs])),
+            "median_diff": float(np.median(d)), "mean_diff": float(np.mean(d)), "a_better": float(np.mean(d < 0)), "b_better": float(np.mean(d > 0)), "wilcoxon_p": p}
+
+
 # ---------------------------------------------------------------------------
 # the judge
 
@@ -407,11 +449,14 @@ def evaluate(
     baselines: bool = True,
     design_fn: Callable | None = None,
     progress: bool = True,
+    resume: bool = True,
 ) -> dict[str, Any]:
     """Every held-out alloy of the protocol's 5 folds -> {"summary": per method, "rows": per alloy}.
 
     ``limit``: N test alloys of each fold, a seeded sample (quick looks; the figures then are not comparable).
     ``baselines=False`` runs ``design`` only (the predictor, same call, is kept: it is nearly free).
+    ``resume``: reuse a fold's rows scored before by the same pcids source, judge, design_fn and
+    arguments (cached beside the fold's models), so an interrupted or repeated run is cheap.
     """
     from pcids.composition import Composition
     from pcids.datasets import load_gfa
@@ -420,6 +465,7 @@ def evaluate(
     if design_fn is None:
         from pcids.design import design as design_fn
     design_kwargs = dict(design_kwargs or {})
+    rkey = rows_key(design_fn, design_kwargs, baselines, limit)
     log = print if progress else (lambda s: None)
     import torch
 
@@ -434,8 +480,14 @@ def evaluate(
         if limit is not None and limit < len(test_df):  # a seeded, fold-specific sample (the data are sorted by G)
             test_df = test_df.sample(n=limit, random_state=1000 * seed + k).sort_index()
         gfa_df = gfa_training_frame(gfa_all, df.iloc[te], protocol)
+        done = fold_dir(protocol, seed, k, train_df, gfa_df, quick) / f"rows_{rkey}.json"
+        if resume and done.exists():
+            rows += json.loads(done.read_text())
+            log(f"  {protocol} fold {k}: {len(test_df)} alloys scored before ({done.name}), reused")
+            continue
         models = fold_models(protocol, seed, k, train_df, gfa_df, quick=quick, log=log)
         fwd, inv, _ = models
+        fold_rows: list[dict[str, Any]] = []
         knn = KnnMasses(train_df) if baselines else None
         t0 = time.perf_counter()
         for j, (_, r) in enumerate(test_df.iterrows()):
@@ -466,7 +518,9 @@ def evaluate(
             row["design"]["cpu_s"] = cpu
             if why:
                 row["design"]["failure"] = why
-            rows.append(row)
+            fold_rows.append(row)
+        rows += fold_rows
+        done.write_text(json.dumps(fold_rows))
         log(f"  {protocol} fold {k}: {len(test_df)} alloys in {time.perf_counter() - t0:.0f} s")
     return {"protocol": protocol, "seed": seed, "design_kwargs": design_kwargs, "quick": quick, "limit": limit, "summary": summarize(rows), "rows": rows}
 

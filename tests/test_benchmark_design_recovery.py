@@ -89,3 +89,15 @@ def test_summary_counts_shares_and_fallbacks():
     assert s["share_best5_within_10"] == pytest.approx(1.0)
     assert s["share_top1_within_tolerance"] == pytest.approx(0.5)
     assert s["n_fallback"] == 1
+
+
+def test_paired_comparison_matches_rows_by_alloy_and_counts_wins():
+    base = {"protocol": "random", "seed": 1, "fold": 0}
+    a = [{**base, "alloy": f"x{i}", "design": {"best5": float(i)}} for i in range(6)]
+    b = [{**base, "alloy": f"x{i}", "design": {"best5": float(i) + (1.0 if i < 4 else -1.0)}} for i in reversed(range(6))]
+    out = dr.paired(a, b)
+    assert out["n"] == 6
+    assert out["a_better"] == pytest.approx(4 / 6)
+    assert out["b_better"] == pytest.approx(2 / 6)
+    assert out["median_diff"] == pytest.approx(-1.0)
+    assert dr.paired(a, [])["n"] == 0

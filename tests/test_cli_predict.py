@@ -22,7 +22,7 @@ def test_table_shows_all_four_properties_with_sigma():
     result = invoke(VIT1)
     assert result.exit_code == 0, result.output
     expected = load_elastic_model().predict(VIT1).iloc[0]
-    assert "Zr41.2Be22.5Ti13.8Cu12.5Ni10" in result.stdout
+    assert VIT1 in result.stdout  # as typed
     assert f"{expected.G:.1f} ± {expected.G_std:.1f}" in result.stdout
     assert f"{expected.K:.1f} ± {expected.K_std:.1f}" in result.stdout
     assert f"{expected.nu:.3f} ± {expected.nu_std:.3f}" in result.stdout
@@ -32,8 +32,9 @@ def test_json_for_several_formulas_matches_the_library():
     result = invoke(VIT1, "Cu50Zr50", "--json")
     assert result.exit_code == 0, result.output
     records = json.loads(result.stdout)
-    assert [r["formula"] for r in records] == list(load_elastic_model().predict([VIT1, "Cu50Zr50"]).index)
     lib = load_elastic_model().predict([VIT1, "Cu50Zr50"])
+    assert [r["input"] for r in records] == [VIT1, "Cu50Zr50"] == list(lib.index)
+    assert [r["formula"] for r in records] == list(lib["formula"]) == ["Zr41.2Be22.5Ti13.8Cu12.5Ni10", "Cu50Zr50"]
     for rec, (_, row) in zip(records, lib.iterrows()):
         for k in ("G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std"):
             assert rec[k] == pytest.approx(row[k], rel=1e-4)  # float32 networks
@@ -47,7 +48,7 @@ def test_csv_file_and_output(tmp_path):
     result = invoke("--file", str(src), "--column", "alloy", "--json", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)) == 2
-    assert out.read_text().splitlines()[0].startswith("formula,G,G_std,K,K_std,E")
+    assert out.read_text().splitlines()[0].startswith("input,formula,G,G_std,K,K_std,E")
     again = invoke("--file", str(src), "--column", "alloy", "--out", str(out))
     assert again.exit_code == 1 and "--force" in again.output
 
@@ -94,7 +95,8 @@ def test_explicit_zero_term_is_accepted_and_dropped():
     result = invoke("Cu46Ti0Zr54", "Cu46Zr54", "--json")
     assert result.exit_code == 0, result.output
     a, b = json.loads(result.stdout)
-    assert a["formula"] == b["formula"] == load_elastic_model().predict(["Cu46Zr54"]).index[0]
+    assert a["formula"] == b["formula"] == load_elastic_model().predict(["Cu46Zr54"])["formula"].iloc[0]
+    assert a["input"] == "Cu46Ti0Zr54"  # kept as typed
     for k in ("G", "K", "E", "nu"):
         assert a[k] == pytest.approx(b[k], rel=1e-4)
     lib = load_elastic_model().predict(["Cu46Ti0Zr54"]).iloc[0]

@@ -86,8 +86,9 @@ def test_bad_ensemble_parameters(data):
 
 def test_elastic_model_predict_frame(tiny_pair):
     out = tiny_pair.predict([VIT1, "Cu50Zr50"])
-    assert list(out.columns) == ["G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std", "in_domain"]
-    assert list(out.index) == [Composition.coerce(VIT1).formula, Composition.coerce("Cu50Zr50").formula]
+    assert list(out.columns) == ["formula", "G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std", "in_domain"]
+    assert list(out.index) == [VIT1, "Cu50Zr50"]  # the input as typed, beside the canonical formula
+    assert list(out["formula"]) == [Composition.coerce(VIT1).formula, Composition.coerce("Cu50Zr50").formula]
     assert out["in_domain"].all()
     d = derived_with_uncertainty(out["G"], out["K"], out["G_std"], out["K_std"])
     np.testing.assert_allclose(out["E"], d["E"])

@@ -11,7 +11,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
-from pcids import GFAModel, load_gfa_model
+from pcids import Composition, GFAModel, load_gfa_model
 from pcids.datasets import data_hash, load_gfa
 from pcids.errors import ExtrapolationWarning, ModelFileError, NotFittedError, PcidsError
 from pcids.models.gfa import gfa_labels
@@ -88,8 +88,9 @@ def test_predict_dmax_range_and_matrix_paths_agree():
     m = _fitted()
     forms = ["Zr41.2Ti13.8Cu12.5Ni10Be22.5", "Cu46Zr46Al8", "Fe80B20"]
     d = m.predict_dmax(forms)
-    assert list(d.columns) == ["dmax_mm", "dmax_low", "dmax_high"]
-    assert d.index.tolist() == [f for f in d.index]  # canonical formulas
+    assert list(d.columns) == ["formula", "dmax_mm", "dmax_low", "dmax_high"]
+    assert d.index.tolist() == forms  # the input as typed, beside the canonical formula
+    assert d["formula"].tolist() == [Composition.coerce(f).formula for f in forms]
     assert np.all(d["dmax_low"] < d["dmax_mm"]) and np.all(d["dmax_mm"] < d["dmax_high"])
     els = ["Zr", "Ti", "Cu", "Ni", "Be", "Al", "Fe", "B"]
     A = np.array(

@@ -23,10 +23,12 @@ from pcids.errors import PcidsError  # noqa: E402
 from pcids.models.ensemble import load_elastic_model  # noqa: E402
 from pcids.models.gfa import load_gfa_model  # noqa: E402
 from pcids.serve.app import create_app  # noqa: E402
+from pcids.serve.jobs import design_options  # noqa: E402
 from pcids.serve.limits import Limits, lattice_box_size  # noqa: E402
 from pcids.serve.schemas import DesignRequest  # noqa: E402
 
 CASE = {"elements": ["Ti", "Zr", "Be", "Fe"], "targets": {"G": 36, "K": 105}, "top_k": 3}
+FAST = {"elements": ["Cu", "Zr"], "targets": {"G": 31}, "top_k": 2}  # the limits' tests need a search, not this one
 
 
 @pytest.fixture(scope="module")
@@ -88,19 +90,26 @@ def test_design_options_pass_through(client):
     assert got["settings"]["gfa_threshold_mm"] is None and "P(GFA)" in got["table"]["columns"]
 
 
-def test_predict_and_gfa_match_the_models(client):
+def test_predict_and_gfa_answer_what_the_cli_prints(client):
+    import json
+
     formulas = ["Zr41.2Ti13.8Cu12.5Ni10Be22.5", "Cu50Zr50"]
-    p = client.post("/api/predict", json={"formulas": formulas}).json()
-    g = client.post("/api/gfa", json={"formulas": formulas}).json()
-    ref = load_elastic_model().predict(formulas)
+    for verb in ("predict", "gfa"):
+        rows = client.post(f"/api/{verb}", json={"formulas": formulas}).json()["rows"]
+        out = CliRunner().invoke(cli_app, [verb, *formulas, "--json"])
+        assert out.exit_code == 0, out.output
+        cli = json.loads(out.stdout)
+        for row, ref in zip(rows, cli):
+            assert row["ok"] and row["canonical"] == ref["formula"]  # the CLI gives the canonical formula
+            assert row["formula"] == ref["input"]  # and the input as typed
+            for k, v in ref.items():
+                if k not in ("formula", "input"):
+                    assert row[k] == (v if isinstance(v, (bool, str)) or v is None else pytest.approx(v, rel=1e-6)), (verb, k)
     m = load_gfa_model()
-    for i, row in enumerate(p["rows"]):
-        assert row["ok"] and row["formula"] == formulas[i]
-        for k in ("G", "G_std", "K", "K_std", "E", "nu"):
-            assert row[k] == pytest.approx(float(ref[k].iloc[i]), rel=1e-6)
-    np.testing.assert_allclose([r["p_bulk_glass"] for r in g["rows"]], m.predict_proba(formulas), rtol=1e-6)
-    np.testing.assert_allclose([r["dmax_mm"] for r in g["rows"]], m.predict_dmax(formulas)["dmax_mm"], rtol=1e-6)
-    assert [r["bulk_glass"] for r in g["rows"]] == list(m.predict_proba(formulas) >= m.decision_threshold_)
+    g = client.post("/api/gfa", json={"formulas": formulas}).json()["rows"]
+    np.testing.assert_allclose([r["p_bulk_glass"] for r in g], m.predict_proba(formulas), rtol=1e-6)
+    p = client.post("/api/predict", json={"formulas": formulas}).json()["rows"]
+    np.testing.assert_allclose([r["G"] for r in p], load_elastic_model().predict(formulas)["G"], rtol=1e-6)
 
 
 def test_predict_keeps_good_rows_when_some_are_bad(client):
@@ -174,6 +183,9 @@ BAD = [
     ("bounds of a stranger", {"bounds": {"Cu": [0, 10]}}, "bounds"),
     ("infeasible bounds", {"bounds": {"Ti": [40, None], "Zr": [40, None], "Be": [30, None]}}, "bounds"),
     ("bounded and fixed", {"bounds": {"Be": [0, 30]}, "fixed": {"Be": 25}}, "bounds"),
+    ("target not a number", {"targets": {"G": "abc", "K": 105}}, "targets"),
+    ("unknown ranking", {"prefer": "nearest"}, "prefer"),
+    ("unknown aggregate", {"aggregate": "mean"}, "aggregate"),
     ("negative tolerance", {"tolerance": -0.1}, "tolerance"),
     ("step not dividing 100", {"h": 3, "E": 6}, "h"),
     ("box smaller than step", {"E": 0.5}, "E"),
@@ -202,11 +214,10 @@ def test_the_message_is_the_clis(client):
 @pytest.mark.parametrize(
     "body, field, words",
     [
-        ({**CASE, "targets": {"G": "abc"}}, "targets", "valid number"),
         ({**CASE, "elements": "TiZrBeFe"}, "elements", "valid list"),
         ({**CASE, "top_k": 2.5}, "top_k", "valid integer"),
+        ({**CASE, "tolerance": "tight"}, "tolerance", "valid number"),
         ({**CASE, "bogus": 1}, "bogus", "Extra inputs"),
-        ({**CASE, "prefer": "nearest"}, "prefer", "'likely', 'error' or 'closest'"),
         ({"targets": {"G": 36}}, "elements", "Field required"),
     ],
 )
@@ -248,14 +259,32 @@ def test_element_formula_top_k_and_box_caps(client):
     assert r.status_code == 422 and r.json()["field"] == "top_k" and "at most 100" in r.json()["detail"]
     r = client.post("/api/design", json={**CASE, "max_iterations": 50})
     assert r.status_code == 422 and r.json()["field"] == "max_iterations"
-    seven = many[:7]
-    r = client.post("/api/design", json={**CASE, "elements": seven, "E": 8})
+    paper = {"strategy": "paper"} if "strategy" in design_options() else {}  # a pcids with strategies: the paper's box
+    r = client.post("/api/design", json={**CASE, "elements": many[:7], "E": 8, **paper})
     assert r.status_code == 422 and r.json()["field"] == "E"
     assert f"{lattice_box_size(7, 8, 1):,} compositions" in r.json()["detail"]
+    if paper:  # the whole lattice, counted as the corrector counts it
+        from pcids.corrector import lattice_size
+
+        r = client.post("/api/design", json={**CASE, "elements": many[:5], "h": 0.5, "strategy": "exhaustive"})
+        assert r.status_code == 422 and r.json()["field"] == "strategy"
+        assert f"{lattice_size(dict.fromkeys(many[:5], 20.0), E=100, h=0.5):,} compositions" in r.json()["detail"]
+        r = client.post("/api/design", json={**CASE, "n_random": 10_000})
+        assert r.status_code == 422 and r.json()["field"] == "n_random"
     r = client.post("/api/predict", json={"formulas": ["Cu50Zr50"] * 1001})
     assert r.status_code == 422 and "at most 1000 formulas" in r.json()["detail"]
     r = client.post("/api/gfa", json={"formulas": []})
     assert r.status_code == 422 and r.json()["field"] == "formulas"
+
+
+def test_an_option_this_pcids_lacks_is_refused(client, monkeypatch):
+    from pcids.serve import jobs
+
+    older = {k: v for k, v in design_options().items() if k != "tie_resolution"}
+    monkeypatch.setattr(jobs, "design_options", lambda: older)
+    r = client.post("/api/design", json={**CASE, "tie_resolution": 0.01})
+    assert r.status_code == 422
+    assert r.json() == {"detail": "this version of pcids has no design option tie_resolution", "field": "tie_resolution", "error": "LimitError"}
 
 
 def test_lattice_box_size_counts_the_box():
@@ -270,7 +299,7 @@ def test_lattice_box_size_counts_the_box():
 
 def test_time_limit_answers_503_and_frees_the_slot():
     with TestClient(create_app(Limits(time_limit_s=0.001))) as c:
-        r = c.post("/api/design", json=CASE)
+        r = c.post("/api/design", json=FAST)
         assert r.status_code == 503
         assert "did not finish within the server's 0.001 s time limit" in r.json()["detail"]
         for _ in range(200):  # the search runs on in its thread, holding its slot, then lets go
@@ -289,7 +318,7 @@ async def _burst(app, n: int, health_after: float | None = None):
             done: dict[str, float] = {}
 
             async def one(i: int):
-                r = await ac.post("/api/design", json=CASE)
+                r = await ac.post("/api/design", json=FAST)
                 done[f"design{i}"] = time.perf_counter()
                 return r
 
@@ -314,7 +343,7 @@ def test_excess_searches_are_refused_with_429_and_health_still_answers():
     assert refused.json()["error"] == "Busy" and "retry" in refused.json()["detail"]
     assert refused.headers["retry-after"] == "5"
     ok = next(r for r in designs if r.status_code == 200)
-    assert ok.json()["candidates"][0]["composition"] == design(CASE["elements"], CASE["targets"], top_k=3).best["composition"]
+    assert ok.json()["candidates"][0]["composition"] == design(FAST["elements"], FAST["targets"], top_k=2).best["composition"]
     assert health.status_code == 200 and health.json()["searches"]["running"] == 1
     assert done["health"] < max(v for k, v in done.items() if k.startswith("design"))
 
@@ -329,7 +358,7 @@ def test_queued_searches_wait_their_turn():
 def test_requests_write_no_files(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with TestClient(create_app()) as c:
-        assert c.post("/api/design", json=CASE).status_code == 200
+        assert c.post("/api/design", json=FAST).status_code == 200
         assert c.post("/api/predict", json={"formulas": ["Cu50Zr50"]}).status_code == 200
         assert c.post("/api/gfa", json={"formulas": ["Cu50Zr50"]}).status_code == 200
     assert os.listdir(tmp_path) == []

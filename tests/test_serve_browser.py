@@ -45,7 +45,7 @@ def server():
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
+        for _ in range(1200):  # start-up loads the models and runs one tiny design
             if proc.poll() is not None:
                 pytest.fail(f"pcids serve exited: {proc.stdout.read().decode()}")
             try:
@@ -54,7 +54,7 @@ def server():
             except OSError:
                 time.sleep(0.1)
         else:
-            pytest.fail("pcids serve did not answer within 30 s")
+            pytest.fail("pcids serve did not answer within 120 s")
         yield base
     finally:
         proc.terminate()
@@ -106,12 +106,28 @@ def test_design_case_matches_the_api_and_downloads_the_csv(page, server, tmp_pat
     page.fill("#t-G", CASE["G"])
     page.fill("#t-K", CASE["K"])
     page.fill("#top_k", CASE["top_k"])
+    held: list = []  # hold the request: the progress indication shows while the search runs
+
+    def hold(route) -> None:
+        held.append(route)
+
+    page.route("**/api/design", hold)
     page.click("#run")
+    page.wait_for_selector("#progress:not([hidden])")
+    assert page.is_disabled("#run") and page.is_visible("#cancel")
+    assert page.inner_text("#progress-text").startswith("searching…")
+    while not held:
+        page.wait_for_timeout(50)
+    held[0].continue_()
+    page.unroute("**/api/design")
     page.wait_for_selector("#candidates tbody tr")
+    assert page.is_hidden("#progress") and page.is_enabled("#run")
     assert page.locator("#err-form").inner_text() == ""
 
-    # the same request through the API: the top composition and the columns agree
-    status, api = _api(server, "/api/design", {"elements": CASE["elements"], "targets": {"G": 36, "K": 105}, "tolerance": 0.02, "top_k": 5, "E": 5, "h": 1, "gfa_threshold_mm": 2, "prefer": "likely"})
+    # the same request through the API: the top composition and the table agree
+    sent = held[0].request.post_data_json
+    assert sent["elements"] == CASE["elements"] and sent["targets"] == {"G": 36, "K": 105} and sent["top_k"] == 5
+    status, api = _api(server, "/api/design", sent)
     assert status == 200
     rows = page.locator("#candidates tbody tr")
     assert rows.count() == len(api["candidates"]) == 5
@@ -184,9 +200,12 @@ def test_bounds_reach_the_search(page, server):
     page.fill("#top_k", "3")
     page.click("#bounds-box summary")
     page.fill("#bounds tbody tr[data-symbol='Fe'] input[data-what='max']", "10")
-    page.click("#run")
+    with page.expect_request("**/api/design") as req:
+        page.click("#run")
     page.wait_for_selector("#candidates tbody tr")
-    status, api = _api(server, "/api/design", {"elements": CASE["elements"], "targets": {"G": 36, "K": 105}, "top_k": 3, "bounds": {"Fe": [None, 10]}})
+    sent = req.value.post_data_json
+    assert sent["bounds"] == {"Fe": [None, 10]}
+    status, api = _api(server, "/api/design", sent)
     assert status == 200 and all(c["Fe"] <= 10 for c in api["candidates"])
     assert page.locator("#candidates tbody tr").nth(0).locator("td").nth(1).inner_text() == api["candidates"][0]["composition"]
     page.fill("#bounds tbody tr[data-symbol='Fe'] input[data-what='min']", "20")
@@ -226,3 +245,14 @@ def test_api_docs_load_nothing_from_the_internet(page, server):
     paths = page.locator(".opblock-summary-path").all_inner_texts()
     assert {"/api/design", "/api/predict", "/api/gfa"} <= {p.strip() for p in paths}
     assert page.outside == []
+
+
+def test_cancel_stops_waiting(page, server):
+    page.route("**/api/design", lambda route: None)  # never answered
+    page.fill("#elements", "Ti Zr Be Fe")
+    page.fill("#t-G", "36")
+    page.click("#run")
+    page.wait_for_selector("#cancel:not([hidden])")
+    page.click("#cancel")
+    page.wait_for_selector("#err-form:not(:empty)")
+    assert page.inner_text("#err-form") == "cancelled" and page.is_enabled("#run") and page.is_hidden("#progress")

@@ -338,3 +338,13 @@ def _canonical(items: Iterable[tuple[str, float]]) -> str:
 def canonical_formula(formula: str) -> str:
     """Shortcut: the canonical string of a formula."""
     return Composition.from_formula(formula).formula
+
+
+def as_typed(value: str | Mapping[str, float] | Composition) -> str:
+    """How the caller wrote a composition, to label predictions with: a string as typed,
+    a Composition in its written order, a mapping by its canonical formula."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Composition):
+        return value.formula_as_written
+    return Composition.coerce(value).formula

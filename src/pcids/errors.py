@@ -56,5 +56,9 @@ class DesignError(PcidsError, ValueError):
     """A design request that cannot be satisfied as stated."""
 
 
+class ScreenError(PcidsError, ValueError):
+    """A screen request (palette, sizes, output directory, cluster) that cannot be carried out."""
+
+
 class ExtrapolationWarning(UserWarning):
     """A request lies outside the data the models were trained on."""

@@ -49,6 +49,7 @@ _COMMANDS: dict[str, str] = {
     "inverse": "pcids.cli.inverse",
     "gfa": "pcids.cli.gfa",
     "design": "pcids.cli.design",
+    "screen": "pcids.cli.screen",
     "reproduce": "pcids.cli.reproduce",
     "serve": "pcids.cli.serve",
 }

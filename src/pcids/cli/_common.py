@@ -1,4 +1,4 @@
-"""Helpers shared by the CLI verbs: output, warnings, JSON."""
+"""Helpers shared by the CLI verbs: output (tables, JSON), warnings, output paths, formulas."""
 
 from __future__ import annotations
 
@@ -6,14 +6,92 @@ import json
 import math
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 
-console = Console()
-err_console = Console(stderr=True)
+#: Width of a file or a pipe: lines are never wrapped or cut there.
+WIDE = 100_000
+
+
+class _Console(Console):
+    """A rich console that is full width when it does not write to a terminal.
+
+    Rich takes the width of whatever terminal is attached to stdin or stderr (80
+    columns by default), so ``pcids design ... | cat`` used to cut the table with
+    "..."; in a file or a pipe every line is now whole.
+    """
+
+    def _size(self) -> ConsoleDimensions:
+        dims = Console.size.fget(self)  # type: ignore[attr-defined]
+        return dims if self.is_terminal else ConsoleDimensions(WIDE, dims.height)
+
+    size = property(_size, Console.size.fset)  # type: ignore[assignment]
+
+
+console = _Console()
+err_console = _Console(stderr=True)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column. ``drop``: order in which it is left out to fit a narrow terminal
+    (1 first); None for what is never dropped (composition, predicted values, verdict).
+    ``wrap``: a cell that may continue on the next line when even the kept columns are
+    too wide (prose; a composition, folded whole), so the numbers never have to be cut."""
+
+    name: str
+    justify: str = "right"
+    drop: int | None = None
+    wrap: bool = False
+
+
+def print_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], title: str | None = None, out: Console | None = None) -> list[str]:
+    """Print a table that is readable everywhere; returns the names of the columns left out.
+
+    In a file or a pipe: a plain table at full width, nothing cut. In a terminal
+    too narrow for it: the droppable columns go, in their ``drop`` order, until
+    it fits, and a footer says which; what remains is never cut with "...": a
+    cell too wide for the screen folds onto the next line.
+    """
+    from rich.table import Table
+
+    out = out or console
+
+    def build(cols: Sequence[Column]) -> Table:
+        t = Table(title=title, title_justify="left", box=None, pad_edge=False, header_style="bold")
+        for c in cols:
+            t.add_column(c.name, justify=c.justify, no_wrap=not c.wrap, overflow="fold")  # type: ignore[arg-type]
+        index = [columns.index(c) for c in cols]
+        for r in rows:
+            t.add_row(*[r[i] for i in index])
+        return t
+
+    shown = list(columns)
+    dropped: list[str] = []
+    if not isinstance(out, Console):  # a stand-in that keeps what is printed (pcids.serve.table)
+        out.print(build(shown))
+    elif out.is_terminal:
+        wide = out.options.update_width(WIDE)
+        for c in sorted((c for c in columns if c.drop is not None), key=lambda c: c.drop or 0):
+            if out.measure(build(shown), options=wide).maximum <= out.width:
+                break
+            shown.remove(c)
+            dropped.append(c.name)
+        out.print(build(shown))
+        if dropped:
+            out.print(
+                f"left out to fit {out.width} columns: {', '.join(dropped)}; pipe or --json for all",
+                style="dim", highlight=False,
+            )
+    else:
+        with out.capture() as cap:
+            out.print(build(shown))
+        typer.echo("\n".join(line.rstrip() for line in cap.get().splitlines()), err=out.stderr)
+    return dropped
 
 
 def _default(o: Any) -> Any:
@@ -97,33 +175,3 @@ def check_output_path(path: Path, force: bool, option: str, figure: bool = False
             what = f"unsupported format {ext!r}" if ext else "no file extension"
             raise PcidsError(f"{option} {path}: {what}; matplotlib writes {', '.join(sorted(formats))}")
     refuse_overwrite(path, force)
-
-
-def gather_formulas(formulas: list[str] | None, file: Path | None, column: str, out: Path | None, force: bool) -> list[str]:
-    """Formulas from the arguments and a CSV column; checks --out before any work is done."""
-    import pandas as pd
-
-    from pcids.errors import PcidsError
-
-    items = list(formulas or [])
-    if file is not None:
-        if not file.is_file():
-            raise PcidsError(f"file {file} not found")
-        try:
-            df = pd.read_csv(file)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise PcidsError(f"cannot read {file} as CSV: {exc}") from None
-        if column not in df.columns:
-            raise PcidsError(f"{file} has no column {column!r} (columns: {', '.join(map(str, df.columns))}); use --column")
-        items += [str(f) for f in df[column].dropna()]
-    if not items:
-        raise PcidsError("give at least one formula, or --file with a 'formula' column")
-    if out is not None:
-        check_output_path(out, force, "--out")
-    from pcids.composition import parse_formula
-
-    for f in items:  # normalising 91 parts to 100 hides a typo: say so
-        problem = parse_formula(f).sum_problem()
-        if problem is not None:
-            err_console.print(f"[yellow]warning:[/] {f}: {problem}; normalised to 100 at.%", highlight=False)
-    return items

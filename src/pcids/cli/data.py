@@ -20,18 +20,20 @@ def _fmt_range(r: list[float] | None, unit: str = "") -> str:
     return f"{r[0]:.4g} - {r[1]:.4g}{(' ' + unit) if unit else ''}"
 
 
-def _table(s: dict[str, Any]):
-    from rich.table import Table
+class _Rows(list):
+    def add_row(self, *cells: str) -> None:
+        self.append(cells)
 
+
+def _table(s: dict[str, Any]) -> tuple[str, list[tuple[str, ...]]]:
+    """Title and (quantity, value) rows of one dataset's summary."""
     name = s["dataset"]
     title = {
         "elastic": "Elastic moduli (Xiong 2020)",
         "gfa": "Glass-forming ability (Xiong Dmax + GFA, Ward 2018, DMREF v5)",
         "temperatures": "Characteristic temperatures (Xiong 2020, DMREF v5)",
     }[name]
-    t = Table(title=title, show_header=True, header_style="bold", title_justify="left")
-    t.add_column("quantity", style="cyan", no_wrap=True)
-    t.add_column("value")
+    t = _Rows()
     rows = s["rows_read"]
     read = rows if isinstance(rows, int) else f"{sum(rows.values())} ({', '.join(f'{k} {v}' for k, v in rows.items())})"
     t.add_row("rows read", str(read))
@@ -74,7 +76,7 @@ def _table(s: dict[str, Any]):
     for reason, n in aside["by_reason"].items():
         t.add_row(f"  {reason}", f"{n}: {aside['why'][reason]} (e.g. {aside['examples'][reason]!r})")
     t.add_row("data sha256", s["data_hash"][:16] + "...")
-    return t
+    return title, t
 
 
 def command(
@@ -83,7 +85,7 @@ def command(
 ) -> None:
     """Summarise the bundled data: alloys, elements, ranges, what was merged or set aside and why."""
     from pcids import datasets
-    from pcids.cli._common import console, print_json, warnings_to_stderr
+    from pcids.cli._common import Column, console, print_json, print_table, warnings_to_stderr
 
     names = [dataset.value] if dataset is not None else list(datasets.DATASETS)
     with warnings_to_stderr():
@@ -92,7 +94,8 @@ def command(
         print_json(summaries[names[0]] if dataset is not None else summaries)
         return
     for n in names:
-        console.print(_table(summaries[n]))
+        title, rows = _table(summaries[n])
+        print_table([Column("quantity", "left"), Column("value", "left", wrap=True)], rows, title=title)
     console.print(
         "[dim]Rows set aside: pcids.datasets.set_aside(name); merged alloys: pcids.datasets.merge_log(name); "
         "corrected values: pcids.datasets.corrections(name).[/]",

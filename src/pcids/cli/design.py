@@ -187,34 +187,37 @@ _SHORT = {"meets target and GFA": "[green]yes[/]", "meets target, GFA check fail
 
 
 def _print(result, console, relative: bool) -> None:  # type: ignore[no-untyped-def]
-    from rich.table import Table
+    from pcids.cli._common import Column, print_table
 
     style = "green" if result.success else "yellow"
     console.print(f"[{style}]{result.message}[/]", highlight=False)
     if len(result.known):
         _print_known(result, console, relative)
     tgt = ", ".join(f"{k} = {v:g}" for k, v in result.targets.items())
-    table = Table(title=f"{'-'.join(result.elements)}: {tgt}", pad_edge=False, box=None, header_style="bold")
     own = result.settings.get("gfa_probability_mm")  # the classifier's own threshold, whatever --gfa-threshold says
-    cols = ["#", "composition", "G", "K", "E", "nu", "error", f"P(D>={own:g})" if own else "P(GFA)", "Dmax", "ok", "nearest known, L1"]
-    for c in cols:
-        table.add_column(c, justify="left" if c in ("composition", "ok", "nearest known, L1") else "right", no_wrap=True)
-    for _, r in result.candidates.iterrows():
-        err = f"{100 * r.error:.2f}%" if relative else f"{r.error:.3g}"
-        table.add_row(
+    # in a narrow terminal the evidence columns go first; rank, composition, G, K, error and verdict stay
+    columns = [
+        Column("#"), Column("composition", "left", wrap=True), Column("G"), Column("K"), Column("E", drop=3), Column("nu", drop=4),
+        Column("error"), Column(f"P(D>={own:g})" if own else "P(GFA)", drop=5), Column("Dmax", drop=2),
+        Column("ok", "left"), Column("nearest known, L1", "left", drop=1),
+    ]
+    rows = [
+        (
             str(r["rank"]),
             r.composition + ("" if r.in_domain else "[red]*[/]"),
             f"{r.G:.1f}±{r.G_std:.1f}",
             f"{r.K:.1f}±{r.K_std:.1f}",
             f"{r.E:.1f}",
             f"{r.nu:.3f}",
-            err,
+            f"{100 * r.error:.2f}%" if relative else f"{r.error:.3g}",
             "-" if r.p_gfa != r.p_gfa else f"{r.p_gfa:.2f}",
             "-" if r.dmax_mm != r.dmax_mm else f"{r.dmax_mm:.1f}",
             _SHORT[r.status],
             f"{r.nearest_known}, {r.nearest_L1:.0f}",
         )
-    console.print(table)
+        for _, r in result.candidates.iterrows()
+    ]
+    print_table(columns, rows, title=f"{'-'.join(result.elements)}: {tgt}", out=console)
     console.print(
         "G, K, E in GPa (+- 1 sigma); Dmax in mm; ok = within tolerance and passes the GFA check"
         + ("" if result.candidates["in_domain"].all() else "; [red]*[/] outside the training domain (extrapolation)"),

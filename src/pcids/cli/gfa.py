@@ -12,7 +12,7 @@ def command(
     formulas: Optional[List[str]] = typer.Argument(None, help="Alloy formulas, e.g. Zr41.2Ti13.8Cu12.5Ni10Be22.5 (at.%)."),
     file: Optional[Path] = typer.Option(None, "--file", "-f", help="CSV file with one formula per row."),
     column: str = typer.Option("formula", help="Column of --file holding the formulas."),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help="A GFA model saved by `pcids train gfa --out` (default: the shipped one)."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="A GFA model saved by `pcids train gfa --out`.", show_default="the shipped one"),
     json_out: bool = typer.Option(False, "--json", help="Print JSON (one record per alloy) for scripts."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the predictions to this CSV."),
     force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
@@ -23,49 +23,46 @@ def command(
     The probability is calibrated on alloy systems held out during training;
     "bulk glass?" applies the operating point that maximised balanced accuracy.
     Dmax is what the regressor expects if the alloy is a glass former. Alloys
-    outside the training domain are flagged and explained on stderr.
+    outside the training domain are flagged and explained on stderr. A formula
+    that cannot be read is reported on stderr by its place; the others are
+    still predicted, and the exit code is then 1.
     """
-    from pcids.cli._common import console, gather_formulas, print_json, warnings_to_stderr
+    from pcids.cli._batch import predict_rows, read_rows, report_bad
+    from pcids.cli._common import Column, check_output_path, print_json, print_table
 
-    items = gather_formulas(formulas, file, column, out, force)
+    rows = read_rows(formulas, file, column)
+    if out is not None:
+        check_output_path(out, force, "--out")
 
     from pcids.models.gfa import GFAModel, load_gfa_model
 
     m = GFAModel.load(model) if model is not None else load_gfa_model()
-    with warnings_to_stderr():
-        p = m.predict_proba(items)
-        d = m.predict_dmax(items)
-    in_domain = m.domain_check(items)
-    thr = float(m.threshold_mm)
-    df = d.copy()
-    df.insert(0, "p_bulk_glass", p)
-    df.insert(1, "bulk_glass", p >= m.decision_threshold_)
-    df["in_domain"] = in_domain
-    if out is not None:
-        df.to_csv(out)
-    if json_out:
-        print_json(
-            [
-                {"formula": f, "threshold_mm": thr, **{k: (bool(v) if k in ("in_domain", "bulk_glass") else float(v)) for k, v in row.items()}}
-                for f, row in df.iterrows()
-            ]
-        )
-        return
-    from rich.table import Table
 
-    table = Table(title=f"Glass-forming ability (decision at P >= {m.decision_threshold_:.2f})")
-    for name in ("alloy", f"P(Dmax >= {thr:g} mm)", f"bulk glass >= {thr:g} mm?", "Dmax (mm)", "~68 % range (mm)", "in domain"):
-        if name == "alloy":
-            table.add_column(name, no_wrap=True, min_width=max(len(f) for f in df.index))
+    def predict(items: list[str]):  # type: ignore[no-untyped-def]
+        df = m.predict_dmax(items)
+        p = m.predict_proba(items)
+        df.insert(1, "p_bulk_glass", p)
+        df.insert(2, "bulk_glass", p >= m.decision_threshold_)
+        df["in_domain"] = m.domain_check(items)
+        return df
+
+    df, bad = predict_rows(rows, predict)
+    thr = float(m.threshold_mm)
+    if df is not None:
+        if out is not None:
+            df.to_csv(out)
+        if json_out:
+            flags = ("in_domain", "bulk_glass")
+            print_json([
+                {"input": i, "threshold_mm": thr, **{k: (v if k == "formula" else bool(v) if k in flags else float(v)) for k, v in r.items()}}
+                for i, r in df.iterrows()
+            ])
         else:
-            table.add_column(name, justify="right")
-    for f, r in df.iterrows():
-        table.add_row(
-            f,
-            f"{r.p_bulk_glass:.2f}",
-            "yes" if r.bulk_glass else "no",
-            f"{r.dmax_mm:.2g}",
-            f"{r.dmax_low:.2g} - {r.dmax_high:.2g}",
-            "yes" if r.in_domain else "[red]no[/]",
-        )
-    console.print(table)
+            columns = [Column("alloy", "left", wrap=True), Column(f"P(Dmax >= {thr:g} mm)"), Column(f"bulk glass >= {thr:g} mm?"),
+                       Column("Dmax (mm)"), Column("~68 % range (mm)", drop=2), Column("in domain", drop=1)]
+            print_table(columns, [
+                (i, f"{r.p_bulk_glass:.2f}", "yes" if r.bulk_glass else "no", f"{r.dmax_mm:.2g}",
+                 f"{r.dmax_low:.2g} - {r.dmax_high:.2g}", "yes" if r.in_domain else "[red]no[/]")
+                for i, r in df.iterrows()
+            ], title=f"Glass-forming ability (decision at P >= {m.decision_threshold_:.2f})")
+    report_bad(bad, len(rows))

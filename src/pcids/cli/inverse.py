@@ -52,15 +52,10 @@ def command(
     if json_out:
         print_json(record)
         return
-    from rich.table import Table
+    from pcids.cli._common import Column, print_table
 
     console.print(f"Proposed composition for G = {G:g} GPa, K = {K:g} GPa (step {step:g} at.%)")
-    table = Table()
-    table.add_column("element")
-    table.add_column("at.%", justify="right")
-    for el, a in comp.items():
-        table.add_row(el, f"{a:g}")
-    console.print(table)
+    print_table([Column("element", "left"), Column("at.%")], [(el, f"{a:g}") for el, a in comp.items()])
     console.print(f"formula: [bold]{comp.formula_as_written}[/]")
     if fwd is None:
         console.print("forward models not available: G and K of the proposal not predicted")

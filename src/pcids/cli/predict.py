@@ -20,34 +20,36 @@ def command(
 
     Sigma is the deep ensemble's spread, calibrated so that +-2 sigma covers
     about 95 % of held-out alloys. Alloys outside the training domain are
-    flagged (in_domain = false) and explained on stderr.
+    flagged (in_domain = false) and explained on stderr. A formula that cannot
+    be read is reported on stderr by its place (argument 2, f.csv line 5); the
+    others are still predicted, and the exit code is then 1.
     """
-    from pcids.cli._common import console, gather_formulas, print_json, warnings_to_stderr
+    from pcids.cli._batch import predict_rows, read_rows, report_bad
+    from pcids.cli._common import Column, check_output_path, print_json, print_table
 
-    items = gather_formulas(formulas, file, column, out, force)
+    rows = read_rows(formulas, file, column)
+    if out is not None:
+        check_output_path(out, force, "--out")
 
     from pcids.models.ensemble import load_elastic_model
 
-    with warnings_to_stderr():
-        df = load_elastic_model().predict(items)
-    if out is not None:
-        df.to_csv(out)
-    if json_out:
-        records = [{"formula": f, **{k: (bool(v) if k == "in_domain" else float(v)) for k, v in row.items()}} for f, row in df.iterrows()]
-        print_json(records)
-        return
-    from rich.table import Table
+    model = load_elastic_model()
+    df, bad = predict_rows(rows, model.predict)
+    if df is not None:
+        if out is not None:
+            df.to_csv(out)
+        if json_out:
+            print_json([{"input": i, **_record(row)} for i, row in df.iterrows()])
+        else:
+            columns = [Column("alloy", "left", wrap=True), Column("G (GPa)"), Column("K (GPa)"), Column("E (GPa)"), Column("nu"),
+                       Column("in domain", drop=1)]
+            print_table(columns, [
+                (i, f"{r.G:.1f} ± {r.G_std:.1f}", f"{r.K:.1f} ± {r.K_std:.1f}", f"{r.E:.1f} ± {r.E_std:.1f}",
+                 f"{r.nu:.3f} ± {r.nu_std:.3f}", "yes" if r.in_domain else "[red]no[/]")
+                for i, r in df.iterrows()
+            ], title="Predicted elastic properties (+- 1 sigma)")
+    report_bad(bad, len(rows))
 
-    table = Table(title="Predicted elastic properties (+- 1 sigma)")
-    for name in ("alloy", "G (GPa)", "K (GPa)", "E (GPa)", "nu", "in domain"):
-        table.add_column(name, justify="left" if name == "alloy" else "right")
-    for f, r in df.iterrows():
-        table.add_row(
-            f,
-            f"{r.G:.1f} ± {r.G_std:.1f}",
-            f"{r.K:.1f} ± {r.K_std:.1f}",
-            f"{r.E:.1f} ± {r.E_std:.1f}",
-            f"{r.nu:.3f} ± {r.nu_std:.3f}",
-            "yes" if r.in_domain else "[red]no[/]",
-        )
-    console.print(table)
+
+def _record(row) -> dict:  # type: ignore[no-untyped-def]
+    return {k: (v if k == "formula" else bool(v) if k == "in_domain" else float(v)) for k, v in row.items()}

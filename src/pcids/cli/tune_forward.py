@@ -117,7 +117,7 @@ def command(
     """Grid-search the forward network by k-fold CV (paper Fig. S1), seeded, with a progress bar."""
     import torch
 
-    from pcids.cli._common import check_output_path, console, print_json
+    from pcids.cli._common import check_output_path, print_json
 
     if out is not None:
         check_output_path(out, force, "--out")
@@ -143,11 +143,7 @@ def command(
     if json_out:
         print_json(table.to_dict(orient="records"))
         return
-    from rich.table import Table
+    from pcids.cli._common import Column, print_table
 
-    t = Table(title=f"{target}: {folds}-fold CV on the training part (best first)")
-    for c in table.columns:
-        t.add_column(c, justify="right")
-    for _, r in table.head(15).iterrows():
-        t.add_row(*[f"{v:.4f}" if isinstance(v, float) and k.startswith("cv") else f"{v:g}" for k, v in r.items()])
-    console.print(t)
+    rows = [[f"{v:.4f}" if isinstance(v, float) and k.startswith("cv") else f"{v:g}" for k, v in r.items()] for _, r in table.head(15).iterrows()]
+    print_table([Column(c) for c in table.columns], rows, title=f"{target}: {folds}-fold CV on the training part (best first)")

@@ -97,13 +97,10 @@ def command(
     if json_out:
         print_json(out)
         return
-    from rich.table import Table
+    from pcids.cli._common import Column, print_table
 
-    table = Table(title=f"validation ({out['n_validation']} alloys), scored by {score}")
-    for col in ("layers", "neurons", "alpha", "R² all-7", "R² real", "RMSE Eq.12"):
-        table.add_column(col, justify="right")
-    for t in out["trials"]:
-        table.add_row(str(t["layers"]), str(t["neurons"]), f"{t['alpha']:g}", f"{t['r2_all7_mean']:.3f}",
-                      f"{t['r2_real_mean']:.3f}", f"{t['rmse_eq12']:.2f}")
-    console.print(table)
+    rows = [(str(t["layers"]), str(t["neurons"]), f"{t['alpha']:g}", f"{t['r2_all7_mean']:.3f}", f"{t['r2_real_mean']:.3f}",
+             f"{t['rmse_eq12']:.2f}") for t in out["trials"]]
+    print_table([Column(c) for c in ("layers", "neurons", "alpha", "R² all-7", "R² real", "RMSE Eq.12")], rows,
+                title=f"validation ({out['n_validation']} alloys), scored by {score}")
     console.print(f"best: {out['best']}")

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 
-from pcids.composition import Composition
+from pcids.composition import Composition, as_typed
 from pcids.descriptors import PAPER_FEATURES, WeightedMeans
 from pcids.errors import ExtrapolationWarning, ModelFileError, NotFittedError, PcidsError
 from pcids.evaluation import regression_metrics, repeated_kfold
@@ -440,7 +440,7 @@ class ElasticModel(BaseEstimator):
         return np.array([not r for r in self._reasons(comps, X)], dtype=bool)
 
     def predict(self, compositions: Iterable[Any] | str) -> Any:
-        """DataFrame indexed by canonical formula: G, G_std, K, K_std, E, E_std, nu, nu_std, in_domain (GPa).
+        """DataFrame indexed by the input as typed: formula (canonical), G, G_std, K, K_std, E, E_std, nu, nu_std, in_domain (GPa).
 
         Warns (ExtrapolationWarning) naming each composition outside the training domain and why.
         """
@@ -450,6 +450,7 @@ class ElasticModel(BaseEstimator):
 
         if isinstance(compositions, (str, Composition)):
             compositions = [compositions]
+        compositions = list(compositions)
         comps = [Composition.coerce(c) for c in compositions]
         if not comps:
             raise PcidsError("no compositions given")
@@ -468,6 +469,7 @@ class ElasticModel(BaseEstimator):
         derived = derived_with_uncertainty(mean[:, 0], mean[:, 1], std[:, 0], std[:, 1])
         df = pd.DataFrame(
             {
+                "formula": [c.formula for c in comps],
                 "G": mean[:, 0],
                 "G_std": std[:, 0],
                 "K": mean[:, 1],
@@ -478,7 +480,7 @@ class ElasticModel(BaseEstimator):
                 "nu_std": derived["nu_std"],
                 "in_domain": [not r for r in reasons],
             },
-            index=pd.Index([c.formula for c in comps], name="formula"),
+            index=pd.Index([as_typed(c) for c in compositions], name="input"),
         )
         return df
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from pcids.composition import Composition
+from pcids.composition import Composition, as_typed
 from pcids.descriptors import composition_matrix
 from pcids.elements import check_elements
 from pcids.errors import ExtrapolationWarning, ModelFileError, NotFittedError, PcidsError
@@ -734,15 +734,19 @@ class GFAModel(BaseEstimator):
         return (self.predict_proba(compositions) >= self.decision_threshold_).astype(int)
 
     def predict_dmax(self, compositions: Any) -> pd.DataFrame:
-        """Predicted Dmax (mm) with a ~68 % range (``dmax_low``, ``dmax_high``), indexed by formula."""
+        """Predicted Dmax (mm) with a ~68 % range (``dmax_low``, ``dmax_high``), indexed by the input as
+        typed, beside the canonical ``formula``."""
         self._check_fitted()
+        if isinstance(compositions, (str, Composition)):
+            compositions = [compositions]
+        compositions = list(compositions["formula"] if isinstance(compositions, pd.DataFrame) else compositions)
         A, elements, comps = self._matrix(compositions)
         self._warn_domain(A, elements, comps)
         log_d = self._log_dmax(self._features(A, elements))
         lo, hi = self.residual_quantiles_
         return pd.DataFrame(
-            {"dmax_mm": 10.0**log_d, "dmax_low": 10.0 ** (log_d + lo), "dmax_high": 10.0 ** (log_d + hi)},
-            index=pd.Index([c.formula for c in comps], name="formula"),
+            {"formula": [c.formula for c in comps], "dmax_mm": 10.0**log_d, "dmax_low": 10.0 ** (log_d + lo), "dmax_high": 10.0 ** (log_d + hi)},
+            index=pd.Index([as_typed(c) for c in compositions], name="input"),
         )
 
     # -- domain ------------------------------------------------------------

@@ -95,17 +95,24 @@ def create_app(limits: Limits | None = None) -> FastAPI:
     async def health(request: Request) -> dict[str, Any]:
         return {"status": "ok", "searches": request.app.state.gate.state()}
 
-    @app.get("/api/info", summary="Elements with data (and those in the training data), design targets and this server's limits")
+    @app.get("/api/info", summary="Elements with data (and in the training data), design options with their defaults and choices, this server's limits")
     async def info() -> dict[str, Any]:
-        from pcids.design import TARGETS
+        import importlib
+
         from pcids.elements import supported_elements
         from pcids.models.ensemble import load_elastic_model
 
+        lib = importlib.import_module("pcids.design")  # the module (pcids.design is also the function's name)
+        fields = set(DesignRequest.model_fields) - {"elements", "targets"}
+        options = {k: v for k, v in jobs.design_options().items() if k in fields}  # what this pcids takes, as the API names it
+        choices = {name: list(getattr(lib, const)) for name, const in (("prefer", "PREFER"), ("strategy", "STRATEGIES")) if hasattr(lib, const)}
         return {
             "version": app.version,
             "elements": list(supported_elements()),
             "trained": sorted(load_elastic_model().elements_),
-            "targets": list(TARGETS),
+            "targets": list(lib.TARGETS),
+            "design_options": options,
+            "choices": choices,
             "limits": limits.to_dict(),
         }
 

@@ -87,7 +87,8 @@ def error_field(exc: BaseException) -> str | None:
 # design
 
 
-def _design_defaults() -> dict[str, Any]:
+def design_options() -> dict[str, Any]:
+    """design()'s keyword options and their defaults (the library's signature, so the server follows it)."""
     from pcids.design import design
 
     return {k: p.default for k, p in inspect.signature(design).parameters.items() if p.default is not inspect.Parameter.empty}
@@ -102,44 +103,52 @@ def check_design(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
 
     req = dict(request)
     elements = req.pop("elements")
+    options = design_options()
+    unknown = [k for k in req if k != "targets" and k not in options]
+    if unknown:
+        raise LimitError(f"this version of pcids has no design option {', '.join(unknown)}", unknown[0])
     if len(elements) > limits.max_elements:
         raise LimitError(f"at most {limits.max_elements} elements per design on this server, got {len(elements)}", "elements")
-    try:
-        elements = check_design_elements(elements)
-    except PcidsError as exc:
-        raise _with_field(exc, "elements") from None
-    try:
-        check_targets(req.get("targets"))
-    except PcidsError as exc:
-        raise _with_field(exc, "targets") from None
-    try:
-        check_bounds(elements, req.get("bounds"), req.get("fixed"))
-    except PcidsError as exc:
-        raise _with_field(exc, "bounds") from None
-    defaults = _design_defaults()
-    top_k = req.get("top_k", defaults["top_k"])
-    if isinstance(top_k, int) and top_k > limits.max_top_k:
-        raise LimitError(f"top_k must be at most {limits.max_top_k} on this server, got {top_k}", "top_k")
-    iterations = req.get("max_iterations", defaults["max_iterations"])
-    if isinstance(iterations, int) and iterations > limits.max_iterations:
-        raise LimitError(f"max_iterations must be at most {limits.max_iterations} on this server, got {iterations}", "max_iterations")
-    E, h = req.get("E", defaults["E"]), req.get("h", defaults["h"])
-    if isinstance(E, (int, float)) and isinstance(h, (int, float)) and h > 0 and E >= h:
-        n_free = len(elements) - len(req.get("fixed") or {})
+    for field, check in (
+        ("elements", lambda: check_design_elements(elements)),
+        ("targets", lambda: check_targets(req.get("targets"))),
+        ("bounds", lambda: check_bounds(elements, req.get("bounds"), req.get("fixed"))),
+    ):
+        try:
+            check()
+        except PcidsError as exc:
+            exc.field = field  # type: ignore[attr-defined]
+            raise
+    _check_caps(list(elements), {**options, **req}, limits)
+    if "max_widen_candidates" in options:
+        req["max_widen_candidates"] = limits.max_candidates
+    return {"elements": list(elements), **req}
+
+
+def _check_caps(elements: list[str], opts: dict[str, Any], limits: Limits) -> None:
+    """Refuse what would score more than the server allows (values the library would refuse pass: it says why)."""
+    for name, cap in (("top_k", limits.max_top_k), ("max_iterations", limits.max_iterations), ("n_random", limits.max_restarts)):
+        v = opts.get(name)
+        if isinstance(v, int) and v > cap:
+            raise LimitError(f"{name} must be at most {cap} on this server, got {v}", name)
+    E, h, fixed = opts.get("E"), opts.get("h"), opts.get("fixed") or {}
+    if not (isinstance(E, (int, float)) and isinstance(h, (int, float)) and 0 < h <= E):
+        return
+    strategy = "exhaustive" if opts.get("exhaustive") else opts.get("strategy", "paper")  # no strategies: the paper's scheme
+    n_free = len(elements) - len(fixed)
+    if strategy == "paper":
         size = lattice_box_size(n_free, float(E), float(h))
-        if size > limits.max_candidates:
-            raise LimitError(
-                f"a search box of E = {E:g}, h = {h:g} over {n_free} free elements can hold {size:,} compositions; "
-                f"this server scores at most {limits.max_candidates:,} per search: use a smaller E or a larger h",
-                "E",
-            )
-    req["max_widen_candidates"] = limits.max_candidates
-    return {"elements": elements, **req}
+        what, fix, field = f"a corrector box of E = {E:g}, h = {h:g} over {n_free} free elements can hold", "use a smaller E or a larger h", "E"
+    elif strategy == "exhaustive":
+        from pcids.corrector import lattice_size
 
-
-def _with_field(exc: PcidsError, field: str) -> PcidsError:
-    exc.field = field  # type: ignore[attr-defined]
-    return exc
+        centre = {e: fixed.get(e, 100.0 / len(elements)) for e in elements}
+        size = lattice_size(centre, E=100.0, h=float(h), bounds=opts.get("bounds"), fixed=fixed)
+        what, fix, field = f"the whole lattice of {len(elements)} elements at h = {h:g} holds", "use a larger h, bounds, or another strategy", "strategy"
+    else:
+        return
+    if size > limits.max_candidates:
+        raise LimitError(f"{what} {size:,} compositions; this server scores at most {limits.max_candidates:,} per search: {fix}", field)
 
 
 def run_design(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -217,7 +226,8 @@ def _fill(rows: list[dict[str, Any]], good: list[tuple[int, Any]], values: list[
 
 
 def _records(df: Any) -> list[dict[str, Any]]:
-    return json.loads(df.reset_index(drop=True).to_json(orient="records"))
+    # the rows already hold the formula as typed and its canonical form: keep the frames' numbers only
+    return json.loads(df.reset_index(drop=True).drop(columns="formula", errors="ignore").to_json(orient="records"))
 
 
 def predict_elastic(comps: list[Any]) -> list[dict[str, Any]]:
@@ -228,26 +238,31 @@ def predict_elastic(comps: list[Any]) -> list[dict[str, Any]]:
 
 
 def predict_gfa(comps: list[Any]) -> list[dict[str, Any]]:
-    """P(Dmax >= threshold), the verdict, Dmax with its ~68 % range, in_domain (what ``pcids gfa`` reports)."""
+    """What ``pcids gfa`` reports per composition: P(Dmax >= threshold), the verdict, Dmax with its
+    ~68 % range (and the diameter if a glass, where the model gives it), in_domain."""
     from pcids.models.gfa import load_gfa_model
 
     m = load_gfa_model()
-    p = m.predict_proba(comps)
-    df = m.predict_dmax(comps)
-    df.insert(0, "p_bulk_glass", p)
-    df.insert(1, "bulk_glass", p >= m.decision_threshold_)
+    if hasattr(m, "predict_gfa"):  # one Dmax consistent with P, as `pcids gfa` shows it
+        df = m.predict_gfa(comps).reset_index(drop=True)
+    else:
+        df = m.predict_dmax(comps).reset_index(drop=True)
+        df.insert(0, "p_bulk_glass", m.predict_proba(comps))
+    df.insert(1, "bulk_glass", df["p_bulk_glass"] >= m.decision_threshold_)
     df["in_domain"] = m.domain_check(comps)
     df["threshold_mm"] = float(m.threshold_mm)
     return _records(df)
 
 
 def warm_up() -> None:
-    """Load the shipped models once, before requests race to do it."""
+    """Load the shipped models and run one tiny design, so the first request does not pay
+    the one-off costs (and concurrent first requests do not race to load the models)."""
+    from pcids.design import design
     from pcids.models.ensemble import load_elastic_model
     from pcids.models.gfa import load_gfa_model
-    from pcids.models.inverse import load_inverse_model
 
     load_elastic_model()
     load_gfa_model()
-    load_inverse_model()
-    import pcids.design  # noqa: F401
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        design(["Cu", "Zr"], {"G": 31.0}, top_k=1)

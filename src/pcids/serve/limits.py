@@ -32,6 +32,8 @@ class Limits:
     max_candidates: int = 2_000_000
     max_top_k: int = 100
     max_iterations: int = 8
+    #: Random restarts of the global search.
+    max_restarts: int = 256
     time_limit_s: float = 60.0
     max_concurrent: int = 2
     max_queue: int = 4
@@ -99,8 +101,8 @@ class SearchGate:
             return await asyncio.wait_for(asyncio.shield(future), max(deadline - loop.time(), 0.0))
         except TimeoutError:
             raise TimedOut(
-                f"the search did not finish within the server's {timeout:g} s time limit; "
-                "ask for fewer elements, a smaller box (E) or fewer candidates (top_k)"
+                f"the search did not finish within the server's {timeout:g} s time limit; ask for fewer elements, "
+                "a coarser step h, bounds or a smaller box E, or retry when the server is less busy"
             ) from None
 
     def close(self) -> None:

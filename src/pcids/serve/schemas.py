@@ -9,7 +9,7 @@ same message as the CLI.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,14 +19,16 @@ class _Strict(BaseModel):
 
 
 class DesignRequest(_Strict):
+    """Options this pcids's design() does not take are refused with a 422 naming them."""
+
     elements: list[str] = Field(..., description="Element symbols, e.g. [\"Ti\", \"Zr\", \"Be\", \"Fe\"].", examples=[["Ti", "Zr", "Be", "Fe"]])
-    targets: dict[str, Optional[float]] = Field(
-        ..., description="Any of G, K, E (GPa) and nu.", examples=[{"G": 36, "K": 105}]
+    targets: dict[str, Union[float, str, None]] = Field(
+        ..., description="Any of G, K, E (GPa) and nu (a value that is not a number gets the library's message).", examples=[{"G": 36, "K": 105}]
     )
     tolerance: Optional[float] = Field(None, description="Largest acceptable error (relative: 0.02 = 2 %).")
     relative: Optional[bool] = Field(None, description="Errors relative to the targets (default) or in GPa.")
-    aggregate: Optional[Literal["max", "sum"]] = Field(None, description="Combine the targets' errors by max or sum.")
-    prefer: Optional[Literal["likely", "error", "closest"]] = Field(None, description="Ranking: likely (P(targets met) x plausibility x P(GFA)), smallest error, or closest to the predictor.")
+    aggregate: Optional[str] = Field(None, description="Combine the targets' errors: max or sum.")
+    prefer: Optional[str] = Field(None, description="The ranking rule (see pcids.design.design; GET /api/info lists the choices).")
     E: Optional[float] = Field(None, description="Corrector half-width (at.%).")
     h: Optional[float] = Field(None, description="Lattice step (at.%; must divide 100).")
     top_k: Optional[int] = Field(None, description="Candidates returned.")
@@ -36,7 +38,15 @@ class DesignRequest(_Strict):
         None, description="{element: [min, max]} at.%; either may be null.", examples=[{"Fe": [0, 10]}]
     )
     fixed: Optional[dict[str, float]] = Field(None, description="{element: at.%} held fixed.", examples=[{"Be": 25}])
-    max_iterations: Optional[int] = Field(None, description="Corrector searches allowed.")
+    min_distance: Optional[float] = Field(None, description="Every pair of returned candidates at least this far apart (at.%, L1).")
+    strategy: Optional[str] = Field(None, description="auto, exhaustive, global or paper (GET /api/info lists the choices).")
+    exhaustive: Optional[bool] = Field(None, description="Search the whole lattice (strategy exhaustive).")
+    bandwidth: Optional[float] = Field(None, description="The likelihood ranking's kernel width (at.%).")
+    plausibility_weight: Optional[float] = Field(None, description="Weight of closeness to known glass formers in the likelihood ranking.")
+    gfa_weight: Optional[float] = Field(None, description="Weight of P(GFA) in the likelihood ranking.")
+    n_random: Optional[int] = Field(None, description="Random restarts of the global search.")
+    seed: Optional[int] = Field(None, description="Seed of the random restarts.")
+    max_iterations: Optional[int] = Field(None, description="Corrector searches allowed (paper strategy).")
     max_E: Optional[float] = Field(None, description="Largest half-width when correcting further (at.%).")
     tie_resolution: Optional[float] = Field(None, description="Errors up to this count as equally close.")
 

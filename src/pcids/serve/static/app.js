@@ -132,18 +132,40 @@ function numberOrText(v) {  // a number when it reads as one; otherwise the text
   return Number.isFinite(n) ? n : t;
 }
 
+function supported(option) {  // an option this server's pcids takes (all, if /api/info did not answer)
+  return !INFO.design_options || option in INFO.design_options;
+}
+
+function applyDefaults() {  // the library's defaults and choices, so the page never carries its own copy
+  const opts = INFO.design_options || {};
+  for (const key of ["tolerance", "top_k", "E", "h", "min_distance", "gfa_threshold_mm"]) {
+    if (opts[key] !== undefined && opts[key] !== null) $(key).value = opts[key];
+  }
+  for (const key of ["prefer", "strategy"]) {
+    const select = $(key);
+    (INFO.choices || {})[key]?.forEach((c) => select.appendChild(el("option", { value: c }, c)));
+    if (opts[key]) select.value = opts[key];
+  }
+  document.querySelectorAll("[data-option]").forEach((label) => {
+    const key = label.dataset.option;
+    label.hidden = !(key in opts) || (label.querySelector("select") && !$(key).options.length);
+  });
+}
+
 function designRequest() {
   const req = { elements: parseElements($("elements").value), targets: {} };
   for (const t of ["G", "K", "E", "nu"]) {
     const v = numberOrText($("t-" + t).value);
     if (v !== null) req.targets[t] = v;
   }
-  for (const key of ["tolerance", "top_k", "E", "h"]) {
+  for (const key of ["tolerance", "top_k", "E", "h", "min_distance"]) {
     const v = numberOrText($(key).value);
-    if (v !== null) req[key] = v;
+    if (v !== null && supported(key)) req[key] = v;
   }
   req.gfa_threshold_mm = $("gfa-on").checked ? numberOrText($("gfa_threshold_mm").value) : null;
-  req.prefer = $("prefer").value;
+  for (const key of ["prefer", "strategy"]) {
+    if (supported(key) && $(key).value) req[key] = $(key).value;
+  }
   const bounds = {}, fixed = {};
   $("bounds").querySelectorAll("tbody tr").forEach((tr) => {
     const [lo, hi, fx] = [...tr.querySelectorAll("input")].map((i) => numberOrText(i.value));
@@ -165,7 +187,16 @@ function busy(on) {
   clearInterval(ticker);
   if (on) {
     const t0 = performance.now();
-    const tick = () => { $("progress-text").textContent = `searching… ${((performance.now() - t0) / 1000).toFixed(1)} s`; };
+    let load = "", polls = 0;
+    const tick = () => {
+      $("progress-text").textContent = `searching… ${((performance.now() - t0) / 1000).toFixed(1)} s${load}`;
+      if (++polls % 5 === 0) {  // once a second: how busy the server is
+        fetch("/api/health").then((r) => r.json()).then((h) => {
+          const s = h.searches;
+          load = ` · server: ${s.running} of ${s.max_concurrent} search slots busy${s.waiting ? `, ${s.waiting} waiting` : ""}`;
+        }).catch(() => {});
+      }
+    };
     tick();
     ticker = setInterval(tick, 200);
   }
@@ -349,7 +380,7 @@ $("dl-json").addEventListener("click", () => {
 });
 
 // ---------------------------------------------------------------- predict view
-const PRED_COLUMNS = ["formula", "G (GPa)", "K (GPa)", "E (GPa)", "nu", "P(Dmax ≥ 2 mm)", "bulk glass?", "Dmax (mm)", "~68 % range (mm)", "in domain"];
+const PRED_COLUMNS = ["formula", "G (GPa)", "K (GPa)", "E (GPa)", "nu", "P(Dmax ≥ 2 mm)", "bulk glass?", "Dmax (mm)", "~68 % range (mm)", "Dmax if glass (mm)", "in domain"];
 const pm = (v, s, d) => (v === null || v === undefined ? "-" : `${v.toFixed(d)} ± ${s.toFixed(d)}`);
 
 $("predict-form").addEventListener("submit", async (ev) => {
@@ -379,7 +410,7 @@ $("predict-form").addEventListener("submit", async (ev) => {
 function mergeRows(p, g) {
   const out = { formula: p.formula, ok: p.ok && g.ok, error: p.error || g.error || null, warnings: [...new Set([...(p.warnings || []), ...(g.warnings || [])])] };
   if (p.ok) Object.assign(out, { G: p.G, G_std: p.G_std, K: p.K, K_std: p.K_std, E: p.E, E_std: p.E_std, nu: p.nu, nu_std: p.nu_std, in_domain: p.in_domain });
-  if (g.ok) Object.assign(out, { p_bulk_glass: g.p_bulk_glass, bulk_glass: g.bulk_glass, dmax_mm: g.dmax_mm, dmax_low: g.dmax_low, dmax_high: g.dmax_high, gfa_in_domain: g.in_domain, threshold_mm: g.threshold_mm });
+  if (g.ok) Object.assign(out, { p_bulk_glass: g.p_bulk_glass, bulk_glass: g.bulk_glass, dmax_mm: g.dmax_mm, dmax_low: g.dmax_low, dmax_high: g.dmax_high, dmax_if_glass_mm: g.dmax_if_glass_mm, gfa_in_domain: g.in_domain, threshold_mm: g.threshold_mm });
   return out;
 }
 
@@ -401,7 +432,9 @@ function renderPredictions(rows) {
     } else {
       [pm(r.G, r.G_std, 1), pm(r.K, r.K_std, 1), pm(r.E, r.E_std, 1), pm(r.nu, r.nu_std, 3),
         r.p_bulk_glass.toFixed(2), r.bulk_glass ? "yes" : "no", r.dmax_mm.toPrecision(2),
-        `${r.dmax_low.toPrecision(2)} - ${r.dmax_high.toPrecision(2)}`, r.in_domain && r.gfa_in_domain ? "yes" : "no"]
+        `${r.dmax_low.toPrecision(2)} - ${r.dmax_high.toPrecision(2)}`,
+        r.dmax_if_glass_mm === undefined || r.dmax_if_glass_mm === null ? "-" : r.dmax_if_glass_mm.toPrecision(2),
+        r.in_domain && r.gfa_in_domain ? "yes" : "no"]
         .forEach((cell) => row.appendChild(el("td", {}, cell)));
       if (r.warnings.length) row.title = r.warnings.join("\n");
     }
@@ -417,7 +450,7 @@ function csvCell(v) {
 
 $("dl-pred-csv").addEventListener("click", () => {
   if (!lastRows) return;
-  const keys = ["formula", "ok", "G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std", "in_domain", "p_bulk_glass", "bulk_glass", "dmax_mm", "dmax_low", "dmax_high", "gfa_in_domain", "threshold_mm", "error"];
+  const keys = ["formula", "ok", "G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std", "in_domain", "p_bulk_glass", "bulk_glass", "dmax_mm", "dmax_low", "dmax_high", "dmax_if_glass_mm", "gfa_in_domain", "threshold_mm", "error"];
   const lines = [keys.join(","), ...lastRows.map((r) => keys.map((k) => csvCell(r[k])).join(","))];
   download("pcids-predictions.csv", lines.join("\n") + "\n", "text/csv");
 });
@@ -429,6 +462,7 @@ $("dl-pred-csv").addEventListener("click", () => {
     INFO = await r.json();
     $("version").textContent = `pcids ${INFO.version}`;
   } catch (_) { /* the picker still works, without the data shading */ }
+  applyDefaults();
   buildPeriodicTable();
   syncBounds();
 })();

@@ -1,0 +1,94 @@
+"""``pcids screen``: rank every system drawn from a palette of elements, on Dask (local by default)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+
+def command(
+    palette: str = typer.Option(..., "--palette", "-p", help="Elements, e.g. Zr,Cu,Ni,Al,Ti, or a named palette: glass-formers[:N]."),
+    sizes: str = typer.Option("3-5", "--sizes", help="Elements per system: 3-5, 3,4 or 4 (2 to 12)."),
+    G: Optional[float] = typer.Option(None, "--G", help="Target shear modulus (GPa)."),
+    K: Optional[float] = typer.Option(None, "--K", help="Target bulk modulus (GPa)."),
+    E_target: Optional[float] = typer.Option(None, "--E", help="Target Young's modulus (GPa)."),
+    nu: Optional[float] = typer.Option(None, "--nu", help="Target Poisson's ratio."),
+    tolerance: float = typer.Option(0.02, "--tolerance", "-t", help="Tolerance on each target (relative: 0.02 = 2 %)."),
+    absolute: bool = typer.Option(False, "--absolute", help="Tolerance in GPa instead of relative."),
+    bounds: List[str] = typer.Option([], "--bounds", "-b", help="ELEMENT=MIN:MAX at.% (repeatable), applied to systems holding it."),
+    step: float = typer.Option(5.0, "--step", help="Coarse lattice step (at.%; must divide 100)."),
+    gfa_threshold: float = typer.Option(2.0, "--gfa-threshold", help="Dmax (mm) of the GFA check."),
+    no_gfa: bool = typer.Option(False, "--no-gfa", help="Rank on the targets alone."),
+    top: int = typer.Option(10, "--top", "-n", help="Best systems refined with `pcids design` at 1 at.%."),
+    keep: int = typer.Option(3, "--keep", help="Best coarse compositions kept per system."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Local worker processes (default: one per core)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run on an existing Dask cluster: tcp://HOST:PORT."),
+    timeout: float = typer.Option(10.0, "--timeout", help="Seconds to wait for --scheduler to answer."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Directory for the parts and the tables (JSON, CSV, Parquet)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the screen saved in --out."),
+    force: bool = typer.Option(False, "--force", help="Replace the screen saved in --out."),
+    batch_points: Optional[int] = typer.Option(None, "--batch-points", help="Coarse compositions per task (default 200,000: about a second)."),
+    show: int = typer.Option(15, "--show", help="Systems shown in the table."),
+    json_out: bool = typer.Option(False, "--json", help="Print the ranked systems as JSON."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Rank every system of SIZES elements from PALETTE by its best coarse composition for the targets.
+
+    Each system's compositions on a STEP at.% lattice are scored by the
+    probability that every target is met (ensemble sigma) times P(Dmax >=
+    threshold); the best TOP systems are refined by `pcids design`. Runs on a
+    local Dask cluster (127.0.0.1) or on --scheduler. Example:
+    pcids screen --palette glass-formers:12 --sizes 3-4 --G 36 --K 105 --out screen/
+    """
+    from pcids.cli._common import console, err_console, print_json, warnings_to_stderr
+    from pcids.cli.design import parse_bounds
+    from pcids.screen import screen
+
+    targets = {k: v for k, v in {"G": G, "K": K, "E": E_target, "nu": nu}.items() if v is not None}
+    try:
+        with warnings_to_stderr():
+            result = screen(
+                palette, sizes, targets, tolerance=tolerance, relative=not absolute, bounds=parse_bounds(bounds),
+                step=step, gfa_threshold_mm=None if no_gfa else gfa_threshold, top=top, keep=keep, out=out,
+                resume=resume, force=force, scheduler=scheduler, workers=workers, timeout=timeout,
+                batch_points=batch_points, progress=not quiet and not json_out,
+            )
+    except KeyboardInterrupt:
+        where = f"; the finished batches are saved in {out}: continue with --resume" if out is not None else " (nothing saved: use --out DIR to keep partial work)"
+        err_console.print(f"interrupted{where}", highlight=False)
+        raise typer.Exit(code=130) from None
+    if json_out:
+        print_json(result.to_dict(max_systems=show))
+        return
+    _print(result, console, show)
+    if out is not None:
+        console.print(f"wrote {out}/screen.json, systems.csv, candidates.csv, refined.csv and Parquet tables systems/, candidates/", highlight=False)
+
+
+def _print(result, console, show: int) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    s = result.stats
+    tgt = ", ".join(f"{k} = {v:g}" for k, v in result.settings["spec"]["targets"].items())
+    console.print(
+        f"{s['n_systems']:,} systems screened ({s['batches_run']} batches run, {s['batches_resumed']} resumed) "
+        f"on {s['workers']} worker(s) in {s['seconds']:.1f} s; {s['refined_run']} refined",
+        highlight=False,
+    )
+    table = Table(title=f"best systems for {tgt}", pad_edge=False, box=None, header_style="bold")
+    for c in ("#", "system", "best composition", "score", "P(targets)", "P(glass)", "G", "K", "Dmax", "refined"):
+        table.add_column(c, justify="left" if c in ("system", "best composition", "refined") else "right", no_wrap=True)
+    for _, r in result.systems.head(show).iterrows():
+        table.add_row(
+            str(r["rank"]), r["system"], r["best"], f"{r.score:.3f}", f"{r.p_targets:.3f}",
+            "-" if r.p_gfa != r.p_gfa else f"{r.p_gfa:.2f}", f"{r.G:.1f}±{r.G_std:.1f}", f"{r.K:.1f}±{r.K_std:.1f}",
+            "-" if r.dmax_mm != r.dmax_mm else f"{r.dmax_mm:.1f}", "yes" if r.refined else "",
+        )
+    console.print(table)
+    console.print(
+        "score = P(every target within tolerance, from the ensemble sigma) x P(Dmax >= threshold); "
+        "G, K in GPa (+- 1 sigma), Dmax in mm; refined = best of `pcids design` at 1 at.%",
+        style="dim",
+    )

@@ -1,0 +1,43 @@
+"""The full-resolution step for the screen's best systems: ``pcids.design`` on each, scored by the screen's rule."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from pcids.errors import DesignError, ExtrapolationWarning
+from pcids.screen import ranking
+from pcids.screen.coarse import Spec
+
+COLUMNS = [
+    "system", "candidate", "composition", "G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std", "error",
+    "status", "p_targets", "p_gfa", "dmax_mm", "gfa_pass", "score", "nearest_known", "nearest_L1", "in_domain", "message",
+]
+
+
+def refine_system(system: Sequence[str], spec: Spec, top_k: int) -> pd.DataFrame:
+    """``design(system, targets, h=1)``'s candidates with the screen's score; one row with the reason if it cannot run."""
+    from pcids.design import design
+
+    name = "-".join(system)
+    bounds = {e: b for e, b in spec.bounds.items() if e in system}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExtrapolationWarning)  # in_domain says it per candidate
+            res = design(
+                list(system), spec.targets, tolerance=spec.tolerance, relative=spec.relative, top_k=top_k,
+                gfa_threshold_mm=spec.gfa_threshold_mm, bounds=bounds,
+            )
+    except DesignError as exc:
+        return pd.DataFrame([{"system": name, "candidate": 0, "message": f"not refined: {exc}"}]).reindex(columns=COLUMNS)
+    df = res.candidates.rename(columns={"rank": "candidate"})
+    pred = {n: (df[n].to_numpy(float), df[f"{n}_std"].to_numpy(float)) for n in ("G", "K", "E", "nu")}
+    df["p_targets"] = ranking.target_probability(pred, spec.targets, spec.tolerance, spec.relative)
+    gfa = spec.gfa_threshold_mm is not None
+    df["score"] = ranking.candidate_score(df["p_targets"].to_numpy(), df["p_gfa"].to_numpy(float) if gfa else None)
+    df["system"], df["message"] = name, res.message
+    out = df.reindex(columns=COLUMNS)
+    return out.astype({"candidate": np.int64, "gfa_pass": bool, "in_domain": bool})

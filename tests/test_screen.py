@@ -1,0 +1,255 @@
+"""``pcids screen`` on a real 2-worker Dask LocalCluster (a 6-element palette, 3-4 elements: 35 systems).
+
+One cluster serves the whole module (starting worker processes is the slow
+part); the runs share ``batch_points`` so their batches, and so their
+numbers, are the same computation, and any difference is a lost, repeated
+or stale system.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import time
+from math import comb
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import pcids.cli
+import warnings
+
+from pcids.errors import ExtrapolationWarning, ScreenError
+from pcids.screen import check_palette, check_sizes, named_palette, screen
+from pcids.screen.coarse import Spec, models, score_batch, system_lattice
+
+PALETTE = ["Zr", "Cu", "Ni", "Al", "Ti", "Fe"]
+TARGETS = {"G": 36.0, "K": 105.0}
+N_SYSTEMS = comb(6, 3) + comb(6, 4)
+KW = dict(sizes="3-4", targets=TARGETS, top=1, batch_points=1000)  # 25 batches: 10 of two 3-element systems, 15 of one 4-element system
+
+
+@pytest.fixture(scope="module")
+def client():
+    from pcids.screen.cluster import connect
+
+    with connect(workers=2) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def baseline(client, tmp_path_factory):
+    out = tmp_path_factory.mktemp("screen") / "base"
+    return screen(PALETTE, client=client, out=out, **KW)
+
+
+def same_result(a, b):
+    """Same systems, each once, with the same best compositions and numbers (rtol 1e-4)."""
+    sa, sb = (r.systems.sort_values("system").reset_index(drop=True) for r in (a, b))
+    assert sa["system"].is_unique and sb["system"].is_unique
+    assert sa["system"].tolist() == sb["system"].tolist()
+    assert sa["best"].tolist() == sb["best"].tolist()
+    for col in ("score", "p_targets", "p_gfa", "G", "K"):
+        np.testing.assert_allclose(sa[col].astype(float), sb[col].astype(float), rtol=1e-4)
+    ca, cb = (r.candidates.sort_values(["system", "candidate"]).reset_index(drop=True) for r in (a, b))
+    assert ca["composition"].tolist() == cb["composition"].tolist()
+
+
+# ------------------------------------------------------------ the coarse search, in-process
+
+
+def test_coarse_scores_equal_the_models_on_every_lattice_point():
+    spec = Spec(TARGETS, keep=3)
+    part = score_batch(7, [("Zr", "Cu", "Al"), ("Ni", "Ti", "Fe")], spec)
+    fwd, gfa = models(True)
+    for system, g in part.groupby("system", sort=False):
+        els = system.split("-")
+        A = system_lattice(els, spec)
+        assert len(A) == comb(19, len(els) - 1) and (A > 0).all() and np.allclose(A.sum(axis=1), 100)
+        with warnings.catch_warnings():  # some corners lie outside the training data; same numbers either way
+            warnings.simplefilter("ignore", ExtrapolationWarning)
+            pred = fwd.predict([dict(zip(els, a)) for a in A])
+            p = gfa.predict_proba([dict(zip(els, a)) for a in A])
+        # P(|X - t| <= 2 % t) per target, X ~ N(mean, sigma), by scipy's normal
+        from scipy.stats import norm
+
+        pt = np.prod([norm.cdf(1.02 * t, pred[n], pred[f"{n}_std"]) - norm.cdf(0.98 * t, pred[n], pred[f"{n}_std"]) for n, t in TARGETS.items()], axis=0)
+        best = np.sort(pt * p)[::-1][:3]
+        np.testing.assert_allclose(g["score"], best, rtol=1e-4)
+        assert g["batch"].eq(7).all() and g["candidate"].tolist() == [1, 2, 3]
+        top = pred.iloc[int(np.argmax(pt * p))]
+        np.testing.assert_allclose(g.iloc[0][["G", "K"]].astype(float), top[["G", "K"]].astype(float), rtol=1e-4)
+
+
+def test_pruned_gfa_gives_the_unpruned_top_with_less_work():
+    spec = Spec(TARGETS, keep=3)
+    systems = [("Zr", "Cu", "Ni", "Al"), ("Zr", "Ti", "Fe"), ("Cu", "Al", "Ti", "Fe")]
+    a, b = score_batch(0, systems, spec), score_batch(0, systems, spec, prune=False)
+    assert a["composition"].tolist() == b["composition"].tolist()
+    np.testing.assert_allclose(a["score"], b["score"], rtol=1e-6)
+    assert (b["n_gfa_scored"] == b["n_lattice"]).all()
+    assert a["n_gfa_scored"].iloc[0] < 0.1 * a["n_lattice"].iloc[0]  # a system near the targets: few rows to score
+    assert a["n_gfa_scored"].sum() < b["n_gfa_scored"].sum()
+
+
+def test_bounds_restrict_the_systems_that_hold_the_element():
+    spec = Spec(TARGETS, bounds={"Fe": (0.0, 10.0)})
+    part = score_batch(0, [("Zr", "Cu", "Fe"), ("Zr", "Cu", "Al")], spec)
+    fe = part[part["system"] == "Zr-Cu-Fe"]
+    assert (fe["n_lattice"] == 18 + 17).all()  # Fe 5 or 10 at.%: 18 + 17 splits of the rest
+    assert all("Fe5" in c or "Fe10" in c for c in fe["composition"])
+    assert (part.loc[part["system"] == "Zr-Cu-Al", "n_lattice"] == 171).all()
+
+
+# ------------------------------------------------------------------- input checks
+
+
+def test_bad_requests_get_specific_messages(tmp_path):
+    with pytest.raises(ScreenError, match="'Xx' is not a chemical element"):
+        check_palette("Zr,Cu,Xx")
+    with pytest.raises(ScreenError, match=r"no data to screen W \(in 0 elastic"):
+        check_palette(["Zr", "Cu", "W"])
+    with pytest.raises(ScreenError, match="named more than once"):
+        check_palette("Zr,Cu,Zr")
+    with pytest.raises(ScreenError, match="unknown palette 'metals'"):
+        check_palette("metals")
+    for bad in ("1-3", "13", [2, 14]):
+        with pytest.raises(ScreenError, match="between 2 and 12 elements"):
+            check_sizes(bad, 20)
+    with pytest.raises(ScreenError, match="palette of at least 5"):
+        check_sizes("3-5", 4)
+    with pytest.raises(ScreenError, match="sizes must look like"):
+        check_sizes("three", 6)
+    assert check_sizes("3-5", 6) == [3, 4, 5] and check_sizes("5,3", 6) == [3, 5]
+    with pytest.raises(ScreenError, match="bounds given for Mg"):
+        screen(PALETTE, targets=TARGETS, bounds={"Mg": (0, 10)})
+    with pytest.raises(ScreenError, match="--step"):
+        screen(PALETTE, targets=TARGETS, step=3)
+    with pytest.raises(pcids.errors.DesignError, match="no target"):
+        screen(PALETTE, targets={})
+    (tmp_path / "old.txt").write_text("mine")
+    with pytest.raises(ScreenError, match="exists and is not empty; pass --resume .* or --force"):
+        screen(PALETTE, targets=TARGETS, out=tmp_path)
+    with pytest.raises(ScreenError, match="holds no screen to continue"):
+        screen(PALETTE, targets=TARGETS, out=tmp_path, resume=True)
+    with pytest.raises(ScreenError, match="give one of them"):
+        screen(PALETTE, targets=TARGETS, out=tmp_path, resume=True, force=True)
+    assert (tmp_path / "old.txt").read_text() == "mine"
+
+
+def test_named_palette_is_the_well_covered_elements():
+    from pcids.datasets import load_elastic, load_gfa
+
+    pal = named_palette("glass-formers")
+    el, gfa = load_elastic(), load_gfa()
+    assert {"Zr", "Cu", "Ni", "Al", "Ti"} <= set(pal) and "W" not in pal and "K" not in pal
+    assert all((el[e] > 0).sum() >= 10 and (gfa[e] > 0).sum() >= 100 for e in pal)
+    assert named_palette("glass-formers:5") == pal[:5] and check_palette("glass-formers:5") == pal[:5]
+
+
+def test_unreachable_scheduler_fails_clearly_within_the_timeout():
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t = time.monotonic()
+    with pytest.raises(ScreenError, match=rf"no Dask scheduler answered at tcp://127.0.0.1:{port} within 1 s"):
+        screen(PALETTE, targets=TARGETS, sizes=3, scheduler=f"tcp://127.0.0.1:{port}", timeout=1)
+    assert time.monotonic() - t < 15
+    with pytest.raises(ScreenError, match="tcp://HOST:PORT"):
+        screen(PALETTE, targets=TARGETS, sizes=3, scheduler="127.0.0.1")
+
+
+# ----------------------------------------------------------------- on the cluster
+
+
+def test_screen_ranks_every_system_once_and_writes_the_tables(baseline):
+    s = baseline.systems
+    assert len(s) == N_SYSTEMS and s["system"].is_unique
+    assert s["rank"].tolist() == list(range(1, N_SYSTEMS + 1))
+    assert (np.diff(s["score"].to_numpy(float)) <= 1e-12).all()
+    assert baseline.stats["batches_run"] == baseline.stats["n_batches"] == 25 and baseline.stats["workers"] == 2
+    top = s.iloc[0]
+    assert top["refined"] and s["refined"].sum() == 1
+    assert top["score"] >= top["coarse_score"] and top["refined_best"] in set(baseline.refined["composition"])
+    assert (baseline.candidates.groupby("system").size() == 3).all()
+    out = baseline.out
+    for name in ("screen.json", "systems.csv", "candidates.csv", "refined.csv", "manifest.json"):
+        assert (out / name).is_file()
+    parquet = pd.read_parquet(out / "systems")
+    assert sorted(parquet["n_elements"].astype(int).unique()) == [3, 4] and len(parquet) == N_SYSTEMS
+    assert sorted(p.name for p in (out / "systems").iterdir()) == ["n_elements=3", "n_elements=4"]
+    js = json.loads((out / "screen.json").read_text())
+    assert js["systems"][0]["system"] == top["system"] and len(js["systems"][0]["candidates"]) == 3
+    assert js["systems"][0]["refined_candidates"][0]["status"]
+    assert pd.read_csv(out / "systems.csv")["system"].tolist() == s["system"].tolist()
+
+
+def test_resume_after_an_interruption_gives_the_uninterrupted_result(client, baseline, tmp_path):
+    out = tmp_path / "r"
+
+    def stop(batch, n_done):
+        if n_done == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        screen(PALETTE, client=client, out=out, on_batch=stop, **KW)
+    saved = len(list((out / "coarse").rglob("batch-*.parquet")))
+    assert 5 <= saved < 25 and not (out / "systems.csv").exists()
+    res = screen(PALETTE, client=client, out=out, resume=True, **KW)
+    assert res.stats["batches_resumed"] == saved and res.stats["batches_run"] == 25 - saved
+    same_result(res, baseline)
+    again = screen(PALETTE, client=client, out=out, resume=True, **KW)  # nothing left to do
+    assert again.stats["batches_run"] == 0 and again.stats["refined_run"] == 0
+    same_result(again, baseline)
+    with pytest.raises(ScreenError, match=r"other settings \(sizes: was \[3, 4\], now \[3\]"):
+        screen(PALETTE, client=client, out=out, resume=True, **{**KW, "sizes": 3})
+
+
+def test_only_screens_the_given_systems(client, baseline):
+    pick = baseline.systems["system"].iloc[[0, 5, 30]].tolist()
+    res = screen(PALETTE, targets=TARGETS, only=[pick[2], tuple(pick[1].split("-")), pick[0]], client=client, top=0)
+    assert sorted(res.systems["system"]) == sorted(pick) and res.stats["n_systems"] == 3
+    want = baseline.candidates.groupby("system")["score"].max()  # the coarse best, before refinement
+    np.testing.assert_allclose(res.systems.set_index("system")["score"].loc[pick], want.loc[pick], rtol=1e-4)
+    with pytest.raises(ScreenError, match="system Zr-Mg-Al: needs 2 to 12 distinct elements of the palette"):
+        screen(PALETTE, targets=TARGETS, only=["Zr-Mg-Al"])
+    with pytest.raises(ScreenError, match="given more than once"):
+        screen(PALETTE, targets=TARGETS, only=["Zr-Cu-Al", "Al-Cu-Zr"])
+
+
+def test_cli_runs_on_an_existing_scheduler(client, baseline, tmp_path):
+    addr = client.scheduler.address
+    args = ["screen", "--palette", ",".join(PALETTE), "--sizes", "3-4", "--G", "36", "--K", "105", "--top", "1",
+            "--batch-points", "1000", "--scheduler", addr, "--out", str(tmp_path / "c"), "-q"]
+    res = CliRunner().invoke(pcids.cli.app, args, env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    best = baseline.systems.iloc[0]
+    assert best["system"] in res.output and best["best"] in res.output
+    assert f"{N_SYSTEMS} systems screened (25 batches run, 0 resumed) on 2 worker(s)" in res.output
+    assert pd.read_csv(tmp_path / "c" / "systems.csv")["system"].tolist() == baseline.systems["system"].tolist()
+    again = CliRunner().invoke(pcids.cli.app, args)
+    assert again.exit_code == 1 and again.output.startswith("Error: --out") and "--resume" in again.output
+    bad = CliRunner().invoke(pcids.cli.app, ["screen", "--palette", "Zr,Cu,W", "--G", "36"])
+    assert bad.exit_code == 1 and bad.output.startswith("Error: pcids has no data to screen W")
+
+
+def test_a_killed_worker_loses_no_system_and_repeats_none(client, baseline, tmp_path):
+    before = client.run(os.getpid)
+    killed = []
+
+    def kill_one(batch, n_done):
+        if n_done == 3 and not killed:
+            addr, pid = sorted(before.items())[0]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(addr)
+
+    res = screen(PALETTE, client=client, out=tmp_path / "k", on_batch=kill_one, **KW)
+    assert killed and res.stats["batches_run"] == 25
+    same_result(res, baseline)
+    parts = sorted((tmp_path / "k" / "coarse").rglob("batch-*.parquet"))
+    assert len(parts) == 25
+    assert killed[0] not in client.scheduler_info(n_workers=-1)["workers"]  # gone (the nanny restarts it elsewhere)
