@@ -22,28 +22,31 @@ TARGETS: tuple[str, ...] = ("G", "K", "E", "nu")
 MAX_ELEMENTS = 12
 
 
-def check_design_elements(elements: Sequence[str]) -> list[str]:
-    """Elements as a list; unknown, unsupported, repeated, fewer than 2 or more than 12 -> specific errors.
-
-    More than the inverse model's 7 slots is fine: the search then starts from
-    known alloys and random points instead of the predictor.
-    """
+def check_element_list(elements: Sequence[str], max_elements: int, what: str = "a design") -> list[str]:
+    """Elements as a list; unknown, unsupported, repeated, fewer than 2 or more than ``max_elements``
+    -> specific errors (shared by the design and the inverse model, which has 7 slots)."""
     from pcids.elements import check_elements
     from pcids.errors import UnknownElementError
 
     if isinstance(elements, str):
         raise DesignError(f"elements must be a sequence of symbols such as ['Ti', 'Zr'], got the string {elements!r}")
-    elements = [str(e).strip() for e in elements]
+    elements = [e.strip() if isinstance(e, str) else e for e in elements]
     for e in elements:
-        if e not in PERIODIC_TABLE:
+        if not isinstance(e, str) or e not in PERIODIC_TABLE:
             raise UnknownElementError(f"unknown element {e!r}")
     check_elements(elements)
     dup = sorted({e for e in elements if elements.count(e) > 1})
     if dup:
         raise DesignError(f"element(s) {', '.join(dup)} named more than once")
-    if not 2 <= len(elements) <= MAX_ELEMENTS:
-        raise DesignError(f"a design needs 2 to {MAX_ELEMENTS} elements, got {len(elements)}")
+    if not 2 <= len(elements) <= max_elements:
+        raise DesignError(f"{what} needs 2 to {max_elements} elements, got {len(elements)}")
     return elements
+
+
+def check_design_elements(elements: Sequence[str]) -> list[str]:
+    """Elements of a design: 2 to 12. More than the inverse model's 7 slots is fine: the search
+    then starts from known alloys and random points instead of the predictor."""
+    return check_element_list(elements, MAX_ELEMENTS)
 
 
 def check_targets(targets: Mapping[str, float] | None) -> dict[str, float]:
