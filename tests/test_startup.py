@@ -17,7 +17,7 @@ import pytest
 from pcids.errors import PcidsError
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
-HEAVY = ("torch", "sklearn", "scipy")
+HEAVY = ("torch", "sklearn")
 
 
 def _loaded_after(code: str) -> dict:

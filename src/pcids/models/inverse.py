@@ -106,21 +106,9 @@ def elastic_training_data(
 
 def check_element_list(elements: Sequence[str]) -> list[str]:
     """Elements as a list; unknown, unsupported, repeated, fewer than 2 or more than 7 -> specific errors."""
-    if isinstance(elements, str):
-        raise DesignError(f"elements must be a sequence of symbols such as ['Ti', 'Zr'], got the string {elements!r}")
-    elements = list(elements)
-    for e in elements:
-        if not isinstance(e, str) or e not in PERIODIC_TABLE:
-            from pcids.errors import UnknownElementError
+    from pcids.design.checks import check_element_list as check
 
-            raise UnknownElementError(f"unknown element {e!r}")
-    check_elements(elements)
-    dup = sorted({e for e in elements if elements.count(e) > 1})
-    if dup:
-        raise DesignError(f"element(s) {', '.join(dup)} named more than once")
-    if not 2 <= len(elements) <= N_SLOTS:
-        raise DesignError(f"an inverse design needs 2 to {N_SLOTS} elements (the models' 7 slots), got {len(elements)}")
-    return elements
+    return check(elements, N_SLOTS, "an inverse design (the models' 7 slots)")
 
 
 @lru_cache(maxsize=1)
