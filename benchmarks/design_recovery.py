@@ -362,6 +362,11 @@ def run_random_tol(fwd: Any, elements: list[str], G: float, K: float, rng: np.ra
     return [dict(zip(elements, map(float, A[i]))) for i in pick], fallback
 
 
+def _SCORING_CODE() -> tuple[Any, ...]:  # noqa: N802 - a constant, computed late (defined below)
+    return (elastic_frame, folds, gfa_training_frame, model_settings, _fit, fold_dir, _fold_ident, training_data_only, _elements, uniform,
+            predicted_error, run_design, run_predictor, run_nearest_system, KnnMasses, lattice_sample, run_random_tol, _l1, score, evaluate)
+
+
 def rows_key(design_fn: Callable, design_kwargs: dict[str, Any], baselines: bool, limit: int | None) -> str:
     """Identifies a fold's scored rows: the whole pcids source, this judge, design_fn and its kwargs."""
     import pcids
@@ -369,7 +374,11 @@ def rows_key(design_fn: Callable, design_kwargs: dict[str, Any], baselines: bool
     h = hashlib.sha256()
     for f in sorted(Path(pcids.__file__).resolve().parent.rglob("*.py")):
         h.update(f.read_bytes())
-    h.update(Path(__file__).resolve().read_bytes())
+    for f in _SCORING_CODE():  # the judge's code that makes the rows (not its report)
+        try:
+            h.update(inspect.getsource(f).encode())
+        except (OSError, TypeError):  # source unavailable: key on the whole file
+            h.update(Path(__file__).resolve().read_bytes())
     try:
         h.update(inspect.getsource(design_fn).encode())
     except (OSError, TypeError):
@@ -450,6 +459,7 @@ def evaluate(
     design_fn: Callable | None = None,
     progress: bool = True,
     resume: bool = True,
+    only_folds: list[int] | None = None,
 ) -> dict[str, Any]:
     """Every held-out alloy of the protocol's 5 folds -> {"summary": per method, "rows": per alloy}.
 
@@ -457,6 +467,7 @@ def evaluate(
     ``baselines=False`` runs ``design`` only (the predictor, same call, is kept: it is nearly free).
     ``resume``: reuse a fold's rows scored before by the same pcids source, judge, design_fn and
     arguments (cached beside the fold's models), so an interrupted or repeated run is cheap.
+    ``only_folds``: score these folds only (to spread one run over processes; then rerun without it).
     """
     from pcids.composition import Composition
     from pcids.datasets import load_gfa
@@ -474,6 +485,8 @@ def evaluate(
     gfa_all = load_gfa()
     rows: list[dict[str, Any]] = []
     for k, (tr, te) in enumerate(folds(df, protocol, seed)):
+        if only_folds is not None and k not in only_folds:
+            continue
         train_df = df.iloc[tr]
         test_df = df.iloc[te]
         test_df = test_df[test_df["G"].notna() & test_df["K"].notna()]
@@ -564,6 +577,11 @@ def markdown(results: list[dict[str, Any]], variant: str, command: str) -> str:
                 f"{v['best10']['median']:.1f} / {v['best10']['mean']:.1f} | {100 * v['share_best5_within_5']:.0f} % | "
                 f"{100 * v['share_best5_within_10']:.0f} % | {100 * v['median_error_top1']:.2f} % | {100 * v['share_top1_within_tolerance']:.0f} % | {v['n_fallback']} |"
             )
+        seen = [r for r in res["rows"] if "nearest_system" in r and not r["nearest_system"]["fallback"]]
+        if seen and len(seen) < len(res["rows"]):
+            sub = summarize(seen)
+            lines += ["", f"On the {len(seen)} alloys whose system is in the training data (where (b) has an answer), best of 5 median / mean: "
+                      + "; ".join(f"{LABELS[m]} {v['best5']['median']:.1f} / {v['best5']['mean']:.1f}" for m, v in sub.items()) + "."]
         others = {m: v["best5"]["median"] for m, v in s.items() if m != "design"}
         if others:
             d5 = s["design"]["best5"]["median"]
@@ -589,6 +607,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true", help="tiny models (smoke test)")
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--train-only", action="store_true", help="fill the model cache and stop")
+    ap.add_argument("--folds", default=None, help="score only these folds, e.g. 0,1 (fills the row cache; no result files)")
     args = ap.parse_args(argv)
     protocols = choices(ap, args.protocols, PROTOCOLS, "protocol")
     command = command_line(__file__, argv)
@@ -602,7 +621,11 @@ def main(argv: list[str] | None = None) -> None:
                 fold_models(p, args.seed, k, df.iloc[tr], gfa_training_frame(gfa_all, df.iloc[te], p), quick=args.quick)
         print(f"cache filled in {time.perf_counter() - t0:.0f} s")
         return
-    results = [evaluate(VARIANTS[args.variant], p, args.seed, limit=args.limit, quick=args.quick, baselines=not args.no_baselines) for p in protocols]
+    only = [int(x) for x in args.folds.split(",")] if args.folds else None
+    results = [evaluate(VARIANTS[args.variant], p, args.seed, limit=args.limit, quick=args.quick, baselines=not args.no_baselines, only_folds=only) for p in protocols]
+    if only is not None:
+        print(f"folds {only} scored and cached; rerun without --folds for the result files")
+        return
     name = result_name(args.variant, args.seed, args.quick) + ("" if args.limit is None else f"_limit{args.limit}")
     md = markdown(results, args.variant, command)
     RESULTS.mkdir(exist_ok=True)

@@ -28,7 +28,8 @@ import torch
 
 from pcids.datasets import load_elastic
 from pcids.descriptors import PaperDescriptors
-from pcids.models.ensemble import ForwardEnsemble, _Stack, load_elastic_model
+from pcids.models._inference import Stack as _Stack
+from pcids.models.ensemble import ForwardEnsemble, load_elastic_model
 from pcids.models.forward import ForwardModel
 
 RESULTS = Path(__file__).parent / "results"

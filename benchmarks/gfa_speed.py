@@ -57,7 +57,7 @@ def main() -> None:
     wall_d, cpu_d = timed(lambda: m.predict_dmax_matrix(A, ELEMENTS), a.repeats)
     wall_f, cpu_f = timed(lambda: m._features(A, ELEMENTS), a.repeats)
     wall_b, cpu_b = timed(lambda: m.predict_matrix(A, ELEMENTS), a.repeats)
-    size = sum(os.path.getsize(shipped_path().with_suffix(s)) for s in (".pt", ".json"))
+    size = sum(os.path.getsize(shipped_path().with_suffix(s)) for s in (".npz", ".json"))
     res = {
         "n": a.n,
         "predict_proba_matrix": {"wall_s": wall_p, "cpu_s": cpu_p, "per_s_wall": a.n / wall_p, "per_s_cpu": a.n / cpu_p},

@@ -44,7 +44,7 @@ def test_version():
 @pytest.mark.parametrize(
     "verb, option, choices",
     [
-        (["design"], "--prefer", "closest|error"),
+        (["design"], "--prefer", "likely|error|closest"),
         (["design"], "--aggregate", "max|sum"),
         (["train", "inverse"], "--loss", "dkidn|ridn"),
         (["train", "inverse"], "--head", "linear|softmax"),
@@ -117,18 +117,22 @@ def no_compute(monkeypatch):
 @pytest.mark.parametrize(
     "args, message",
     [
-        ([*DESIGN, "--csv", "/nonexistent/dir/x.csv"], "--csv /nonexistent/dir/x.csv: directory /nonexistent/dir does not exist"),
+        ([*DESIGN, "--csv", "{missing}/dir/x.csv"], "--csv {missing}/dir/x.csv: directory {missing}/dir does not exist"),
         ([*DESIGN, "--csv", "/tmp"], "--csv /tmp is a directory"),
-        ([*DESIGN, "--plot", "/nonexistent/fig.png"], "--plot /nonexistent/fig.png: directory /nonexistent does not exist"),
+        ([*DESIGN, "--plot", "{missing}/fig.png"], "--plot {missing}/fig.png: directory {missing} does not exist"),
         ([*DESIGN, "--plot", "fig.xyz"], "unsupported format 'xyz'; matplotlib writes"),
         ([*DESIGN, "--plot", "fig"], "no file extension; matplotlib writes"),
-        (["predict", "Cu50Zr50", "-o", "/nonexistent/p.csv"], "--out /nonexistent/p.csv: directory /nonexistent does not exist"),
+        (["predict", "Cu50Zr50", "-o", "{missing}/p.csv"], "--out {missing}/p.csv: directory {missing} does not exist"),
         (["gfa", "Cu50Zr50", "-o", "/tmp"], "--out /tmp is a directory"),
-        (["train", "gfa", "--out", "/nonexistent/dir/m"], "directory /nonexistent/dir does not exist"),
-        (["tune", "forward", "--out", "/nonexistent/t.csv"], "directory /nonexistent does not exist"),
+        (["train", "gfa", "--out", "{missing}/dir/m"], "directory {missing}/dir does not exist"),
+        (["tune", "forward", "--out", "{missing}/t.csv"], "directory {missing} does not exist"),
     ],
 )
-def test_bad_output_path_is_one_error_line_before_any_work(no_compute, args, message):
+def test_bad_output_path_is_one_error_line_before_any_work(no_compute, tmp_path, args, message):
+    # a folder that surely does not exist: a fixed path such as /nonexistent can be made by any root job
+    missing = str(tmp_path / "missing")
+    args = [a.replace("{missing}", missing) for a in args]
+    message = message.replace("{missing}", missing)
     r = runner.invoke(app, args)
     assert r.exit_code == 1, r.output
     assert r.stderr.strip() == f"Error: {r.stderr.strip()[7:]}" and len(r.stderr.strip().splitlines()) == 1
@@ -168,7 +172,7 @@ def test_an_element_both_bounded_and_fixed_is_refused():
 def test_large_search_is_announced_with_count_and_time(no_compute):
     from pcids.cli.design import SCORING_RATE
 
-    r = runner.invoke(app, ["design", "Ti", "Zr", "Be", "Fe", "Cu", "Ni", "Al", "--G", "36", "--K", "105", "-H", "0.5"])
+    r = runner.invoke(app, ["design", "Ti", "Zr", "Be", "Fe", "Cu", "Ni", "Al", "--G", "36", "--K", "105", "-H", "0.5", "--strategy", "paper"])
     # the warning comes first, then design() (patched to fail) is called
     assert "each corrector search will score up to 43,874,139 candidates" in r.stderr
     minutes = 43_874_139 / SCORING_RATE / 60

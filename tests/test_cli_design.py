@@ -61,7 +61,7 @@ def test_table_csv_plot_and_no_overwrite(small_models, tmp_path):
     csv, png = tmp_path / "d.csv", tmp_path / "d.png"
     res = invoke("Ti", "Zr", "Be", "Fe", "--G", "36", "--K", "105", "-k", "3", "--csv", str(csv), "--plot", str(png), "-q")
     assert res.exit_code == 0, res.output
-    assert "predictor:" in res.stdout and "corrector 1" in res.stdout
+    assert "predictor:" in res.stdout and "exhaustive lattice:" in res.stdout and "diverse top k:" in res.stdout
     assert len(pd.read_csv(csv)) == 3 and png.stat().st_size > 10_000
     again = invoke("Ti", "Zr", "Be", "Fe", "--G", "36", "--K", "105", "--csv", str(csv))
     assert again.exit_code == 1 and "exists" in again.output and "--force" in again.output
@@ -74,7 +74,9 @@ def test_table_csv_plot_and_no_overwrite(small_models, tmp_path):
     [
         (["Ti", "Zr", "Xx", "--G", "36"], "unknown element 'Xx'"),
         (["Ti", "Ti", "--G", "36"], "more than once"),
-        (["Ti", "--G", "36"], "2 to 7"),
+        (["Ti", "--G", "36"], "2 to 12"),
+        (["Ti", "Zr", "--G", "90", "--K", "40"], "imply nu"),
+        (["Ti", "Zr", "--G", "36", "--K", "105", "--E", "200", "--nu", "0.1"], "contradict"),
         (["Ti", "Zr", "Be"], "no target"),
         (["Ti", "Zr", "--G", "36", "--step", "0"], "step h"),
         (["Ti", "Zr", "--G", "36", "--size", "0.5"], "at least the step"),
@@ -121,3 +123,31 @@ def test_reproduce_quick_writes_the_report(tmp_path):
     assert (out / "gfa_reliability_grouped.png").stat().st_size > 0
     again = runner.invoke(pcids.cli.app, ["reproduce", "--out", str(out), "--quick"])
     assert again.exit_code == 1 and "not empty" in again.output
+
+
+def test_new_search_options_known_alloys_first_and_gfa_label(small_models, tmp_path):
+    from pcids.datasets import load_elastic
+
+    row = load_elastic().set_index("formula").loc["Zr50Be25Cu25"]
+    res = invoke("Zr", "Be", "Cu", "--G", str(row["G"]), "--K", str(row["K"]), "-k", "3", "-q", "--min-distance", "5", "--exhaustive")
+    assert res.exit_code == 0, res.output
+    out = res.stdout
+    # The known alloy and its measured values come before any new composition.
+    assert "Known alloys that already meet the targets" in out
+    assert out.index("Zr50Be25Cu25") < out.index("exhaustive lattice:") and out.index("Known alloys") < out.index("Zr-Be-Cu: G =")
+    assert "at least 5 at.% apart" in out
+    paper = invoke("Ti", "Zr", "Be", "Fe", "--G", "36", "--K", "105", "-k", "3", "-q", "--strategy", "paper", "--json")
+    assert paper.exit_code == 0, paper.output
+    data = json.loads(paper.stdout)
+    assert data["settings"]["strategy"] == "paper" and data["trace"][1]["step"] == "corrector 1"
+    # --gfa-threshold 1000: a warning with the data's largest Dmax, and the probability column stays P(D>=2).
+    far = invoke("Ti", "Zr", "Be", "Fe", "--G", "36", "--K", "105", "-k", "2", "-q", "--gfa-threshold", "1000")
+    assert far.exit_code == 0, far.output
+    assert "72 mm" in far.stderr and "P(D>=1000" not in far.stdout  # the column is the 2 mm classifier's
+    # --plot refuses an existing file without --force
+    png = tmp_path / "f.png"
+    png.write_bytes(b"x")
+    again = invoke("Ti", "Zr", "--G", "36", "-k", "2", "-q", "--plot", str(png))
+    assert again.exit_code == 1 and "exists" in again.output
+    forced = invoke("Ti", "Zr", "--G", "36", "-k", "2", "-q", "--plot", str(png), "--force")
+    assert forced.exit_code == 0 and png.stat().st_size > 10_000

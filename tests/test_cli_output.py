@@ -136,8 +136,8 @@ def test_piped_design_table_keeps_rank_ok_and_every_column(small_models):
         assert row[0] == str(c["rank"]) and row[1].rstrip("*") == c["composition"]
         assert row[2] == f"{c['G']:.1f}±{c['G_std']:.1f}" and row[9] in ("yes", "GFA no", "no")
         assert row[10] == f"{c['nearest_known']}, {c['nearest_L1']:.0f}"
-    trace = [ln for ln in piped.stdout.splitlines() if ln.lstrip().startswith("corrector 1")]
-    assert trace and "candidates" in trace[0] and "pass both checks" in trace[0]  # one line, not wrapped at 80
+    trace = [ln for ln in piped.stdout.splitlines() if ln.lstrip().startswith("exhaustive lattice")]
+    assert trace and "lattice points scored" in trace[0] and "pool" in trace[0]  # one line, not wrapped at 80
 
 
 def test_design_in_an_80_column_terminal_drops_evidence_columns_and_says_so(small_models):

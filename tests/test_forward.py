@@ -9,7 +9,7 @@ import pytest
 import torch
 from sklearn.base import clone
 
-from pcids.errors import ModelFileError, NotFittedError, PcidsError
+from pcids.errors import DataError, ModelFileError, NotFittedError, PcidsError
 from pcids.models.forward import PAPER_HYPERPARAMETERS, ForwardModel
 
 
@@ -62,7 +62,7 @@ def test_sklearn_contract():
     assert m.get_params()["hidden_layer_sizes"] == (8,)
     m2 = clone(m).set_params(dropout=0.2)
     assert m2.dropout == 0.2 and m.dropout == 0.0
-    assert not hasattr(m, "module_")
+    assert not hasattr(m, "layers_")
     with pytest.raises(NotFittedError, match="ForwardModel"):
         m.predict(np.zeros((1, 4)))
 
@@ -88,15 +88,22 @@ def test_bad_hyperparameters_are_named(kw, match):
 
 def test_bad_data_is_rejected_clearly():
     X, y = _toy(20)
-    with pytest.raises(PcidsError, match="rows"):
+    with pytest.raises(DataError, match="inconsistent numbers of samples: \\[20, 19\\]"):
         _small().fit(X, y[:-1])
     y_nan = y.copy()
     y_nan[3] = np.nan
-    with pytest.raises(PcidsError, match="NaN"):
+    with pytest.raises(DataError, match="y contains NaN"):
         _small().fit(X, y_nan)
+    with pytest.raises(DataError, match="at least 2 samples, got 1 sample"):
+        _small().fit(X[:1], y[:1])
     m = _small(epochs=5).fit(X, y)
-    with pytest.raises(PcidsError, match="columns"):
+    with pytest.raises(DataError, match="X has 3 features, but ForwardModel is expecting 4"):
         m.predict(X[:, :3])
+    with pytest.raises(DataError, match="Expected 2D array, got 1D array"):
+        m.predict(X[0])  # one alloy must be a (1, n_features) row, not guessed from a 1-D array
+    with pytest.raises(DataError, match="Complex data not supported"):
+        m.predict(X + 1j)
+    assert issubclass(DataError, ValueError) and issubclass(DataError, PcidsError)
 
 
 def test_folded_layers_reproduce_predict():
@@ -128,7 +135,7 @@ def test_save_load_roundtrip(tmp_path):
 def test_corrupted_truncated_and_mismatched_files_fail_clearly(tmp_path):
     X, y = _toy(40)
     _small(epochs=5).fit(X, y).save(tmp_path / "m")
-    pt, js = tmp_path / "m.pt", tmp_path / "m.json"
+    pt, js = tmp_path / "m.npz", tmp_path / "m.json"
     blob = pt.read_bytes()
     pt.write_bytes(blob[: len(blob) // 2])
     with pytest.raises(ModelFileError, match="corrupted or truncated"):

@@ -38,7 +38,7 @@ def test_train_forward_writes_a_reproducible_pair(tmp_path):
     # same seed, same files
     again = runner.invoke(app, [*args[:3], str(tmp_path / "fw2"), *args[4:]])
     assert again.exit_code == 0, again.output
-    assert (tmp_path / "fw_G.pt").read_bytes() == (tmp_path / "fw2_G.pt").read_bytes()
+    assert (tmp_path / "fw_G.npz").read_bytes() == (tmp_path / "fw2_G.npz").read_bytes()
     # refuses to overwrite
     third = runner.invoke(app, args)
     assert third.exit_code == 1 and "--force" in third.output

@@ -178,12 +178,51 @@ def test_shipped_model_predicts_vit1_sensibly():
 def test_corrupted_shipped_copy_fails_clearly(tmp_path):
     stem = shipped_model_stem()
     for t in ("G", "K"):
-        for suffix in (".pt", ".json"):
+        for suffix in (".npz", ".json"):
             shutil.copy(stem.parent / f"{stem.name}_{t}{suffix}", tmp_path / f"fw_{t}{suffix}")
-    blob = (tmp_path / "fw_G.pt").read_bytes()
-    (tmp_path / "fw_G.pt").write_bytes(blob[:-100])
+    blob = (tmp_path / "fw_G.npz").read_bytes()
+    (tmp_path / "fw_G.npz").write_bytes(blob[:-100])
     with pytest.raises(ModelFileError, match="corrupted or truncated"):
         ElasticModel.load(tmp_path / "fw")
+
+
+def _copy_shipped(tmp_path, stem_name="fw"):
+    stem = shipped_model_stem()
+    for t in ("G", "K"):
+        for suffix in (".npz", ".json"):
+            shutil.copy(stem.parent / f"{stem.name}_{t}{suffix}", tmp_path / f"{stem_name}_{t}{suffix}")
+    return tmp_path / stem_name
+
+
+def test_a_K_model_copied_over_the_G_model_is_refused(tmp_path):
+    """Issue 11 item 6: the target recorded in the metadata is checked, so G is never predicted by the K network."""
+    stem = _copy_shipped(tmp_path)
+    for suffix in (".npz", ".json"):
+        shutil.copy(tmp_path / f"fw_K{suffix}", tmp_path / f"fw_G{suffix}")
+    with pytest.raises(ModelFileError, match=r"fw_G.* holds a model of target 'K', not 'G'"):
+        ElasticModel.load(stem)
+    with pytest.raises(ModelFileError, match="target 'K', not 'G'"):
+        ForwardEnsemble.load(tmp_path / "fw_G", target="G")
+    assert ForwardEnsemble.load(tmp_path / "fw_G").target == "K"  # no target asked: loads as what it is
+
+
+def test_damaged_npz_with_a_matching_checksum_is_a_model_file_error(tmp_path):
+    """A weights file that passes the checksum (the JSON was edited to match) but is not a readable .npz."""
+    import hashlib
+
+    stem = _copy_shipped(tmp_path)
+    junk = b"PK\x03\x04" + b"\x00" * 200
+    (tmp_path / "fw_G.npz").write_bytes(junk)
+    js = tmp_path / "fw_G.json"
+    meta = json.loads(js.read_text())
+    meta["weights_sha256"] = hashlib.sha256(junk).hexdigest()
+    js.write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="fw_G.npz cannot be read"):
+        ElasticModel.load(stem)
+    _copy_shipped(tmp_path)
+    (tmp_path / "fw_K.npz").unlink()
+    with pytest.raises(ModelFileError, match="fw_K.npz not found"):
+        ElasticModel.load(stem)
 
 
 def test_features_are_chosen_saved_and_checked(data, tmp_path):
@@ -197,7 +236,7 @@ def test_features_are_chosen_saved_and_checked(data, tmp_path):
     # a G file and a K file fitted on different inputs do not make a pair
     five = ElasticModel(G=t, K=t).fit(df["formula"], df[["G", "K"]])
     five.save(tmp_path / "five")
-    for suffix in (".pt", ".json"):
+    for suffix in (".npz", ".json"):
         (tmp_path / f"paper_K{suffix}").write_bytes((tmp_path / f"five_K{suffix}").read_bytes())
     with pytest.raises(ModelFileError, match="different features"):
         ElasticModel.load(tmp_path / "paper")

@@ -124,7 +124,7 @@ def test_sklearn_contract(data):
     m = InverseModel(loss="ridn", hidden_layer_sizes=(310,) * 4)
     assert m.get_params()["loss"] == "ridn"
     c = clone(m).set_params(alpha=0.5)
-    assert c.alpha == 0.5 and not hasattr(c, "modules_")
+    assert c.alpha == 0.5 and not hasattr(c, "layers_")
     with pytest.raises(NotFittedError, match="InverseModel"):
         m.predict(data[0][:2])
 
@@ -164,8 +164,8 @@ def test_save_load_roundtrip_and_damage(tmp_path, data, tiny):
     assert back.metadata_["note"] == "test"
     with pytest.raises(ModelFileError, match="exists"):
         tiny.save(tmp_path / "inv")
-    blob = (tmp_path / "inv.pt").read_bytes()
-    (tmp_path / "inv.pt").write_bytes(blob[: len(blob) // 2])
+    blob = (tmp_path / "inv.npz").read_bytes()
+    (tmp_path / "inv.npz").write_bytes(blob[: len(blob) // 2])
     with pytest.raises(ModelFileError, match="corrupted or truncated"):
         InverseModel.load(tmp_path / "inv")
     with pytest.raises(ModelFileError, match="not found"):

@@ -161,9 +161,22 @@ def test_unreachable_scheduler_fails_clearly_within_the_timeout():
     assert time.monotonic() - t < 15
     with pytest.raises(ScreenError, match="tcp://HOST:PORT"):
         screen(PALETTE, targets=TARGETS, sizes=3, scheduler="127.0.0.1")
+    with pytest.raises(ScreenError, match="--workers sizes the local cluster"):
+        screen(PALETTE, targets=TARGETS, sizes=3, scheduler=f"tcp://127.0.0.1:{port}", workers=2)
+    for bad in (0, 1.5):
+        with pytest.raises(ScreenError, match="workers must be a positive integer"):
+            screen(PALETTE, targets=TARGETS, sizes=3, workers=bad)
 
 
 # ----------------------------------------------------------------- on the cluster
+
+
+def test_the_local_cluster_listens_on_127_0_0_1_only(client):
+    sched = client.cluster.scheduler
+    addresses = [client.scheduler.address, *client.scheduler_info(n_workers=-1)["workers"]]
+    addresses += [w["nanny"] for w in client.scheduler_info(n_workers=-1)["workers"].values()]
+    assert all(a.startswith("tcp://127.0.0.1:") for a in addresses), addresses
+    assert sched.http_server.address == "127.0.0.1"  # its HTTP routes (health, metrics); the dashboard is off
 
 
 def test_screen_ranks_every_system_once_and_writes_the_tables(baseline):

@@ -27,7 +27,8 @@ import torch
 
 from pcids.datasets import load_elastic
 from pcids.descriptors import PAPER_FEATURES, WeightedMeans
-from pcids.models.ensemble import ForwardEnsemble, _Stack
+from pcids.models._inference import Stack as _Stack
+from pcids.models.ensemble import ForwardEnsemble
 
 from _setup import RESULTS
 

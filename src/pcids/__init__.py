@@ -18,15 +18,17 @@ from pcids.errors import (
     DesignError,
     ExtrapolationWarning,
     FormulaError,
+    DataError,
     ModelFileError,
-    NotFittedError,
     PcidsError,
     UnknownElementError,
     UnsupportedElementError,
 )
 
-# Models import torch; they load on first use so ``import pcids`` (and ``pcids --help``) stay fast.
+# Models (and NotFittedError, a subclass of scikit-learn's) load on first use so
+# ``import pcids`` (and ``pcids --help``) stay fast.
 _LAZY_MODELS = {
+    "NotFittedError": "pcids.errors",
     "ForwardModel": "pcids.models.forward",
     "ForwardEnsemble": "pcids.models.ensemble",
     "ElasticModel": "pcids.models.ensemble",
@@ -74,6 +76,7 @@ __all__ = [
     "UnsupportedElementError",
     "CompositionError",
     "NotFittedError",
+    "DataError",
     "ModelFileError",
     "DesignError",
     "ExtrapolationWarning",

@@ -1,10 +1,14 @@
 """Exception hierarchy: every error pcids raises on bad input is a PcidsError.
 
 Subclasses also derive from the built-in they refine (ValueError, KeyError...)
-so callers that catch the standard exceptions keep working.
+so callers that catch the standard exceptions keep working. NotFittedError
+also derives from scikit-learn's; it is created on first use (module
+``__getattr__``) so that importing pcids does not import scikit-learn.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class PcidsError(Exception):
@@ -44,8 +48,12 @@ class CompositionError(PcidsError, ValueError):
     """Fractions that do not describe a valid composition."""
 
 
-class NotFittedError(PcidsError, AttributeError):
-    """A model was used before ``fit`` (or ``load``)."""
+class DataError(PcidsError, ValueError):
+    """Data or hyperparameters a model cannot use (wrong shape, NaN, complex, sparse, out of range)."""
+
+
+class DataTypeError(DataError, TypeError):
+    """Data of a type a model cannot take (e.g. objects in X); also a TypeError, as scikit-learn raises."""
 
 
 class ModelFileError(PcidsError, OSError):
@@ -62,3 +70,20 @@ class ScreenError(PcidsError, ValueError):
 
 class ExtrapolationWarning(UserWarning):
     """A request lies outside the data the models were trained on."""
+
+
+def _not_fitted_error() -> type:
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+
+    class NotFittedError(PcidsError, SklearnNotFittedError):
+        """A model was used before ``fit`` (or ``load``); also scikit-learn's NotFittedError."""
+
+    NotFittedError.__module__, NotFittedError.__qualname__ = __name__, "NotFittedError"
+    return NotFittedError
+
+
+def __getattr__(name: str) -> Any:
+    if name == "NotFittedError":
+        cls = globals()["NotFittedError"] = _not_fitted_error()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -71,7 +71,7 @@ def shap_values(
     ``model`` is an :class:`~pcids.models.ensemble.ElasticModel` (default: the shipped one).
     """
     import shap
-    import torch
+    from threadpoolctl import threadpool_limits
 
     from pcids.datasets import load_elastic
     from pcids.models.ensemble import load_elastic_model
@@ -95,15 +95,12 @@ def shap_values(
         comps, X = [c.formula for c in parsed], model.descriptors().transform(parsed)
     bg = shap.sample(X_train, min(background, len(X_train)), random_state=seed)
     out = {}
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # shap calls the model with a few thousand rows at a time: threads only add overhead
-    try:
+    # shap calls the model with a few thousand rows at a time: BLAS threads only add overhead
+    with threadpool_limits(1, user_api="blas"):
         values = {}
         for j, t in enumerate(TARGETS):
             explainer = shap.KernelExplainer(lambda A, j=j: model.predict_descriptors(A)[0][:, j].astype(np.float64), bg)
             values[t] = (explainer.shap_values(X, nsamples=2 ** len(model.features_) + 2, silent=True), explainer.expected_value)
-    finally:
-        torch.set_num_threads(threads)
     for t, (vals, expected) in values.items():
         out[t] = ShapResult(
             target=t,

@@ -104,7 +104,7 @@ def warn_large_search(elements: list[str], E: float, h: float, fixed: dict[str, 
 
 
 def command(
-    elements: List[str] = typer.Argument(..., help="2 to 7 element symbols, e.g. Ti Zr Be Fe."),
+    elements: List[str] = typer.Argument(..., help="2 to 12 element symbols, e.g. Ti Zr Be Fe."),
     G: Optional[float] = typer.Option(None, "--G", help="Target shear modulus (GPa)."),
     K: Optional[float] = typer.Option(None, "--K", help="Target bulk modulus (GPa)."),
     E_target: Optional[float] = typer.Option(None, "--E", help="Target Young's modulus (GPa)."),
@@ -112,7 +112,10 @@ def command(
     tolerance: float = typer.Option(0.02, "--tolerance", "-t", help="Largest acceptable error (relative: 0.02 = 2 %)."),
     absolute: bool = typer.Option(False, "--absolute", help="Errors in GPa instead of relative."),
     aggregate: Literal["max", "sum"] = typer.Option("max", "--aggregate", help="Combine the targets' errors by their max or their sum."),
-    prefer: Literal["closest", "error"] = typer.Option("closest", "--prefer", help="Among equally close candidates: the closest to the predictor, or the smallest error."),
+    prefer: Literal["likely", "error", "closest"] = typer.Option("likely", "--prefer", help="Ranking: likely (P(targets met) x plausibility x P(GFA)), the smallest error (the paper's), or the closest to the predictor."),
+    strategy: Literal["auto", "exhaustive", "global", "paper"] = typer.Option("auto", "--strategy", help="Search: auto, exhaustive (whole lattice), global (walk + exact polish), paper (predictor -> corrector, box +-SIZE)."),
+    exhaustive: bool = typer.Option(False, "--exhaustive", help="Search the whole lattice (same as --strategy exhaustive)."),
+    min_distance: float = typer.Option(8.0, "--min-distance", help="Least L1 distance (at.%) between any two returned candidates."),
     size: float = typer.Option(5.0, "--size", "-s", help="Corrector half-width E (at.%; the paper's E)."),
     step: float = typer.Option(1.0, "--step", "-H", help="Lattice step h (at.%; must divide 100)."),
     top_k: int = typer.Option(10, "--top-k", "-k", help="Candidates to return."),
@@ -129,11 +132,12 @@ def command(
 ) -> None:
     """Design compositions of ELEMENTS with the target moduli that should cast as bulk glasses.
 
-    Runs the predictor-corrector scheme: the inverse model proposes a
-    composition, the corrector searches every composition within +-SIZE at.%
-    (step STEP, summing to 100) for the smallest error to the targets, and
-    the GFA model checks P(Dmax >= threshold); if nothing passes, the search
-    recentres and widens. Example: pcids design Ti Zr Be Fe --G 36 --K 105
+    Lists known alloys that already meet the targets, then searches the
+    lattice (step STEP) for compositions predicted within tolerance, ranks them
+    by the chance of meeting the targets, closeness to known glass formers and
+    P(GFA), and returns the best that are at least --min-distance at.% apart.
+    --strategy paper runs the paper's predictor-corrector scheme (box +-SIZE).
+    Example: pcids design Ti Zr Be Fe --G 36 --K 105
     """
     from pcids.cli._common import check_output_path, console, print_json, warnings_to_stderr
 
@@ -142,7 +146,8 @@ def command(
     if plot is not None:
         check_output_path(plot, force, "--plot", figure=True)
     bounds_, fixed_ = parse_bounds(bounds), parse_fixed(fixed)
-    warn_large_search(elements, size, step, fixed_)
+    if strategy == "paper" or exhaustive or strategy == "exhaustive":  # auto/global searches stay small
+        warn_large_search(elements, size if strategy == "paper" else 100.0, step, fixed_)
     targets = {k: v for k, v in {"G": G, "K": K, "E": E_target, "nu": nu}.items() if v is not None}
     from pcids.design import design
 
@@ -154,6 +159,9 @@ def command(
             relative=not absolute,
             aggregate=aggregate,
             prefer=prefer,
+            strategy=strategy,
+            exhaustive=exhaustive,
+            min_distance=min_distance,
             E=size,
             h=step,
             top_k=top_k,
@@ -166,7 +174,7 @@ def command(
     if csv is not None:
         result.to_csv(csv, overwrite=force)
     if plot is not None:
-        result.plot(plot)
+        result.plot(plot, overwrite=force)
     if json_out:
         import json
 
@@ -183,12 +191,14 @@ def _print(result, console, relative: bool) -> None:  # type: ignore[no-untyped-
 
     style = "green" if result.success else "yellow"
     console.print(f"[{style}]{result.message}[/]", highlight=False)
+    if len(result.known):
+        _print_known(result, console, relative)
     tgt = ", ".join(f"{k} = {v:g}" for k, v in result.targets.items())
-    thr = result.settings.get("gfa_threshold_mm")
+    own = result.settings.get("gfa_probability_mm")  # the classifier's own threshold, whatever --gfa-threshold says
     # in a narrow terminal the evidence columns go first; rank, composition, G, K, error and verdict stay
     columns = [
         Column("#"), Column("composition", "left", wrap=True), Column("G"), Column("K"), Column("E", drop=3), Column("nu", drop=4),
-        Column("error"), Column(f"P(D>={thr:g})" if thr else "P(GFA)", drop=5), Column("Dmax", drop=2),
+        Column("error"), Column(f"P(D>={own:g})" if own else "P(GFA)", drop=5), Column("Dmax", drop=2),
         Column("ok", "left"), Column("nearest known, L1", "left", drop=1),
     ]
     rows = [
@@ -217,6 +227,20 @@ def _print(result, console, relative: bool) -> None:  # type: ignore[no-untyped-
         console.print("  " + _trace_line(t), highlight=False, style="dim")
 
 
+def _print_known(result, console, relative: bool) -> None:  # type: ignore[no-untyped-def]
+    """Measured alloys that already meet the targets, before any new composition."""
+    from rich.table import Table
+
+    table = Table(title="Known alloys that already meet the targets (measured values)", pad_edge=False, box=None, header_style="bold")
+    for c in ("composition", "G", "K", "E", "nu", "error", "source"):
+        table.add_column(c, justify="left" if c in ("composition", "source") else "right", no_wrap=True)
+    for _, r in result.known.iterrows():
+        err = f"{100 * r.error:.2f}%" if relative else f"{r.error:.3g}"
+        nums = ["-" if v != v else f"{v:.3g}" for v in (r.G, r.K, r.E, r.nu)]
+        table.add_row(r.composition, *nums, err, str(r.source) if r.source == r.source else "")
+    console.print(table)
+
+
 def _trace_line(t: dict) -> str:  # type: ignore[type-arg]
     if t["step"] == "predictor":
         return f"predictor: {t['composition']} (error {t['error']:.3g}; G, K for the inverse model {t['how']})"
@@ -227,4 +251,4 @@ def _trace_line(t: dict) -> str:  # type: ignore[type-arg]
             + f", best {t['best']} (error {t['best_error']:.3g}), {t['n_pass_both']} pass both checks"
         )
         return s + (f"; {t['next']}" if "next" in t else "")
-    return f"{t['step']}: {t.get('reason', '')}"
+    return f"{t['step']}: {t.get('summary', t.get('reason', ''))}"

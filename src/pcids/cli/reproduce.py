@@ -142,7 +142,7 @@ def _case_study(out: Path) -> dict:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = design(["Ti", "Zr", "Be", "Fe"], {"G": 36, "K": 105})
+        res = design(["Ti", "Zr", "Be", "Fe"], {"G": 36, "K": 105}, strategy="paper", prefer="closest", min_distance=0)
     res.plot(out / "fig14_parallel_coordinates.png")
     res.to_csv(out / "case_study_candidates.csv", overwrite=True)
     lit_formula, lit_G, lit_nu = PAPER["literature"]

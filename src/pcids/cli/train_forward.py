@@ -68,7 +68,7 @@ def train_shipped_pair(
 
 
 def command(
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File stem to write <stem>_G/_K .pt/.json.", show_default="the shipped models in the package"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File stem to write <stem>_G/_K .npz/.json.", show_default="the shipped models in the package"),
     members: int = typer.Option(5, help="Networks per ensemble."),
     seed: int = typer.Option(0, help="Seed of the first member (members use seed, seed+1, ...)."),
     paper: bool = typer.Option(False, "--paper", help="Use the paper-size networks of Table 2 instead of the shipped architecture."),
@@ -97,7 +97,7 @@ def _run(out, members, seed, paper, hidden, epochs, calibration_folds, force) ->
 
     stem = out if out is not None else shipped_model_stem()
     for t in ("G", "K"):
-        for suffix in (".pt", ".json"):
+        for suffix in (".npz", ".json"):
             check_output_path(stem.parent / f"{stem.name}_{t}{suffix}", force, "--out")
     if members < 2:
         raise PcidsError(f"--members must be at least 2 (a spread needs two networks), got {members}")

@@ -13,7 +13,7 @@ SHIPPED_BOOSTING = 100
 
 
 def command(
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File stem to write <stem>.pt/.json.", show_default="the shipped model in the package"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File stem to write <stem>.npz/.json.", show_default="the shipped model in the package"),
     threshold: float = typer.Option(2.0, help="Critical casting diameter (mm) a bulk glass must reach."),
     ambiguous: Literal["drop", "positive", "negative"] = typer.Option("drop", help="Label of a bulk glass without a measured diameter."),
     seed: int = typer.Option(0, help="Seed of the trees and of the internal calibration folds."),
@@ -31,8 +31,8 @@ def command(
     from pcids.models.gfa import GFAModel, shipped_path
 
     stem = out if out is not None else shipped_path()
-    stem = stem.with_suffix("") if stem.suffix in {".pt", ".json"} else stem
-    for suffix in (".pt", ".json"):
+    stem = stem.with_suffix("") if stem.suffix in {".npz", ".pt", ".json"} else stem
+    for suffix in (".npz", ".json"):
         check_output_path(stem.with_suffix(suffix), force, "--out")
     model = GFAModel(threshold_mm=threshold, ambiguous=ambiguous, seed=seed, element_fractions=not no_element_fractions, estimator=estimator)
     if n_estimators is not None:
@@ -62,6 +62,6 @@ def command(
             "note": "metrics are out-of-fold on the internal system-grouped calibration folds; see benchmarks/gfa_accuracy.py",
         },
     )
-    print_json({"saved": [str(path), str(path.with_suffix('.pt'))], "n_train": model.n_train_, "n_positive": model.n_positive_,
+    print_json({"saved": [str(path), str(path.with_suffix(".npz"))], "n_train": model.n_train_, "n_positive": model.n_positive_,
                 "n_dmax_train": model.n_dmax_train_, "decision_threshold": model.decision_threshold_, "metrics": metrics,
                 "n_features": len(model.feature_names_), "n_trees": int(len(model.classifier_.offsets) - 1)})

@@ -34,7 +34,7 @@ def train_shipped_inverse(seed: int = 0, **overrides):
 
 
 def command(
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File stem to write .pt/.json.", show_default="the shipped model in the package"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File stem to write .npz/.json.", show_default="the shipped model in the package"),
     seed: int = typer.Option(0, help="Seed of the first network (ensemble members use seed, seed+1, ...)."),
     loss: Optional[Literal["dkidn", "ridn"]] = typer.Option(None, help="Loss: the paper's DKIDN or RIDN.", show_default=SHIPPED["loss"]),
     head: Optional[Literal["linear", "softmax"]] = typer.Option(None, help="Output head (linear: the paper's).", show_default=SHIPPED["head"]),
@@ -55,7 +55,7 @@ def command(
 
     torch.set_num_threads(1)
     stem = out if out is not None else shipped_model_path()
-    for suffix in (".pt", ".json"):
+    for suffix in (".npz", ".json"):
         check_output_path(stem.with_suffix(suffix), force, "--out")
     model, meta = train_shipped_inverse(
         seed=seed, loss=loss, head=head, features=features, slot_order=slot_order,

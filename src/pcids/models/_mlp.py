@@ -4,7 +4,9 @@ One fully connected ReLU network with dropout and one full-batch Adam loop
 (the data are a few hundred alloys, so a full batch is both the paper's
 setting and the fastest). Seeding is local (``torch.random.fork_rng``), so
 training a model never disturbs the caller's global random state, and the
-same seed and data give the same weights on the same machine. The loop is
+same seed and data give the same weights on the same machine. A trained
+network is kept as numpy arrays and evaluated by :mod:`pcids.models._inference`
+(no torch). The loop is
 made fast by flushing near-subnormal Adam moments, a hand-written step
 (:class:`_MLPStep`) for :func:`build_mlp` stacks and dropout masks read from
 PCG64 directly: docs/decisions.md, "Training loop: ...".
@@ -20,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pcids.errors import NotFittedError, PcidsError
+from pcids.errors import PcidsError
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -317,23 +319,3 @@ def train_full_batch(
     if not np.isfinite(history[-1]):
         raise PcidsError("training diverged (loss is not finite); lower the learning rate")
     return history
-
-
-def predict_batched(module: nn.Module, X: np.ndarray, batch_size: int = 65536) -> np.ndarray:
-    """Evaluate in inference mode, in batches so memory stays bounded."""
-    X = np.asarray(X, dtype=np.float32)
-    out = []
-    module.eval()
-    with torch.inference_mode():
-        for start in range(0, X.shape[0], batch_size):
-            out.append(module(torch.from_numpy(X[start : start + batch_size])).numpy())
-    if not out:
-        return np.empty((0, 0), dtype=np.float32)
-    return np.concatenate(out)
-
-
-def check_is_fitted(estimator: object, attribute: str) -> None:
-    """Raise NotFittedError naming the class, as scikit-learn does."""
-    if getattr(estimator, attribute, None) is None:
-        name = type(estimator).__name__
-        raise NotFittedError(f"This {name} instance is not fitted yet; call 'fit' (or '{name}.load') first.")

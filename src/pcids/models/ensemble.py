@@ -4,8 +4,9 @@ Members differ only by seed, so their spread estimates how much the fit is
 pinned down by the data, and the mean is more accurate than any member. The
 spread is calibrated out of fold at fit time (``sigma_scale_``, applied to
 every ``std`` returned); inference folds each member into its linear layers
-and stacks all members into batched float32 matmuls (the corrector's inner
-loop). The shipped architecture, training settings and inputs, and why:
+and stacks all members into batched float32 numpy matmuls (the corrector's
+inner loop; :class:`pcids.models._inference.Stack`, so predicting needs no
+torch). The shipped architecture, training settings and inputs, and why:
 docs/decisions.md, "Forward ensemble: ...".
 """
 
@@ -19,21 +20,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from sklearn.base import BaseEstimator, RegressorMixin, clone
 
 from pcids.composition import Composition, as_typed
 from pcids.descriptors import PAPER_FEATURES, WeightedMeans
-from pcids.errors import ExtrapolationWarning, ModelFileError, NotFittedError, PcidsError
-from pcids.evaluation import regression_metrics, repeated_kfold
-from pcids.models._mlp import FLUSH_EVERY, DropoutMasks, _flush_subnormal_moments, adam, check_is_fitted, seeded
-from pcids.models.forward import ForwardModel, _as_2d, feature_names
-from pcids.models.io import load_state, save_state
+from pcids.errors import DataError, ExtrapolationWarning, ModelFileError, PcidsError
+from pcids.models._base import Estimator, Regressor, check_is_fitted
+from pcids.models._inference import Stack
+from pcids.models.forward import ForwardModel, check_min_samples, feature_names, validate
+from pcids.models.io import check_target, load_state, save_state
 
 KIND = "pcids.ForwardEnsemble"
 LR_SCHEDULES: tuple[str, ...] = ("constant", "cosine")
 TARGETS: tuple[str, str] = ("G", "K")
-#: The shipped ensembles, ``<stem>_G`` and ``<stem>_K`` (.pt + .json).
+#: The shipped ensembles, ``<stem>_G`` and ``<stem>_K`` (.npz + .json).
 SHIPPED_STEM = "forward"
 
 #: Inputs of the shipped networks: the paper's four weighted means plus the weighted
@@ -49,7 +48,7 @@ SHIPPED_HYPERPARAMETERS: dict[str, Any] = {
 }
 
 
-class ForwardEnsemble(RegressorMixin, BaseEstimator):
+class ForwardEnsemble(Regressor):
     """``n_members`` ForwardModels differing by seed; mean and calibrated std.
 
     Parameters
@@ -125,15 +124,21 @@ class ForwardEnsemble(RegressorMixin, BaseEstimator):
         """Train the members, then (if ``calibration_folds``) fit ``sigma_scale_`` out of fold.
 
         ``progress`` is an optional callable ``progress(n_trained)`` (e.g. a tqdm update).
+        Everything is validated before the calibration runs.
         """
+        from sklearn.base import clone
+
+        from pcids.evaluation import regression_metrics, repeated_kfold
+
         if not (isinstance(self.n_members, (int, np.integer)) and self.n_members >= 2):
-            raise PcidsError(f"n_members must be an integer >= 2 (a spread needs two members), got {self.n_members!r}")
+            raise DataError(f"n_members must be an integer >= 2 (a spread needs two members), got {self.n_members!r}")
         if not (self.calibration_folds == 0 or self.calibration_folds >= 2):
-            raise PcidsError(f"calibration_folds must be 0 or >= 2, got {self.calibration_folds!r}")
+            raise DataError(f"calibration_folds must be 0 or >= 2, got {self.calibration_folds!r}")
         if self.lr_schedule not in LR_SCHEDULES:
-            raise PcidsError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
-        X = _as_2d(X)
-        y = np.asarray(y, dtype=np.float64).ravel()
+            raise DataError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        self._member(0)._check_params()
+        X, y = validate(self, X, y)
+        check_min_samples(self, len(y), max(2, 2 * int(self.calibration_folds)), f" for calibration_folds={self.calibration_folds}" if self.calibration_folds else "")
         self.sigma_scale_ = 1.0
         self.oof_ = None
         if self.calibration_folds:
@@ -155,13 +160,13 @@ class ForwardEnsemble(RegressorMixin, BaseEstimator):
             progress(len(members))
         self.members_ = members
         self.n_features_in_ = X.shape[1]
-        self._stack = _Stack([m.folded_layers() for m in members])
+        self._stack = Stack([m.folded_layers() for m in members])
         return self
 
     def predict(self, X: Any, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Ensemble mean (n,), and with ``return_std`` the calibrated std (n,)."""
         check_is_fitted(self, "members_")
-        X = _as_2d(X, self.n_features_in_)
+        X = validate(self, X, reset=False)
         out = self._stack(X)  # (n_members, n)
         mean = out.mean(axis=0).astype(np.float64)
         if not return_std:
@@ -169,7 +174,7 @@ class ForwardEnsemble(RegressorMixin, BaseEstimator):
         return mean, out.std(axis=0, ddof=1).astype(np.float64) * self.sigma_scale_
 
     # ------------------------------------------------------------ save/load
-    def state_dict(self) -> dict[str, torch.Tensor]:
+    def state_dict(self) -> dict[str, np.ndarray]:
         check_is_fitted(self, "members_")
         state = {}
         for i, m in enumerate(self.members_):
@@ -177,7 +182,7 @@ class ForwardEnsemble(RegressorMixin, BaseEstimator):
         return state
 
     def save(self, path: str | Path, overwrite: bool = False, **metadata: Any) -> Path:
-        """One ``.pt`` with every member's tensors and one ``.json`` (hyperparameters, sigma_scale, extras)."""
+        """One ``.npz`` with every member's arrays and one ``.json`` (hyperparameters, sigma_scale, extras)."""
         check_is_fitted(self, "members_")
         params = self.get_params()
         params["hidden_layer_sizes"] = [int(h) for h in self.hidden_layer_sizes]
@@ -192,9 +197,14 @@ class ForwardEnsemble(RegressorMixin, BaseEstimator):
         return save_state(path, self.state_dict(), meta, overwrite=overwrite)
 
     @classmethod
-    def load(cls, path: str | Path) -> ForwardEnsemble:
-        """Load an ensemble saved by :meth:`save`; any defect is a ModelFileError."""
+    def load(cls, path: str | Path, target: str | None = None) -> ForwardEnsemble:
+        """Load an ensemble saved by :meth:`save`; any defect is a ModelFileError.
+
+        With ``target``, a file whose metadata records another target is refused.
+        """
         state, meta = load_state(path, kind=KIND)
+        if target is not None:
+            check_target(meta, target, path)
         try:
             params = dict(meta["hyperparameters"])
             params["hidden_layer_sizes"] = tuple(int(h) for h in params["hidden_layer_sizes"])
@@ -213,7 +223,7 @@ class ForwardEnsemble(RegressorMixin, BaseEstimator):
         ens.sigma_scale_ = sigma_scale
         ens.n_features_in_ = members[0].n_features_in_
         ens.metadata_ = meta
-        ens._stack = _Stack([m.folded_layers() for m in members])
+        ens._stack = Stack([m.folded_layers() for m in members])
         return ens
 
 
@@ -230,6 +240,10 @@ def _fit_jointly(
     is speed: a full-batch step on 250 alloys is dominated by per-call
     overhead, which is paid once instead of ``n_members`` times.
     """
+    import torch
+
+    from pcids.models._mlp import FLUSH_EVERY, DropoutMasks, _flush_subnormal_moments, adam, seeded
+
     Xs, ys = members[0]._prepare(X, y)
     for m in members[1:]:
         m._prepare(X, y)
@@ -270,66 +284,9 @@ def _fit_jointly(
             for j, lin in enumerate(linears[i]):
                 lin.weight.copy_(Ws[j][i].T)
                 lin.bias.copy_(bs[j][i, 0])
-            mod.eval()
-            m.module_ = mod
+            m.set_weights(mod)
             m.loss_curve_ = history[:, i].tolist()
     return members
-
-
-class _Stack:
-    """Folded layers of many MLPs evaluated as batched matmuls (float32).
-
-    Members with the same layer shapes share one ``baddbmm`` per layer;
-    returns (n_members, n) in the members' order.
-    """
-
-    batch_rows = 16384
-
-    def __init__(self, members: Sequence[list[tuple[np.ndarray, np.ndarray]]]):
-        groups: dict[tuple, list[int]] = {}
-        for i, layers in enumerate(members):
-            groups.setdefault(tuple(W.shape for W, _ in layers), []).append(i)
-        self.n_members = len(members)
-        self.groups = []
-        for idx in groups.values():
-            n_layers = len(members[idx[0]])
-            Ws = [torch.from_numpy(np.stack([members[i][j][0] for i in idx]).astype(np.float32)) for j in range(n_layers)]
-            bs = [torch.from_numpy(np.stack([members[i][j][1] for i in idx])[:, None, :].astype(np.float32)) for j in range(n_layers)]
-            self.groups.append((idx, Ws, bs))
-
-    def _batches(self, X: np.ndarray) -> Iterable[tuple[int, torch.Tensor]]:
-        """(start row, member outputs (n_members, rows)) per batch, under inference mode."""
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, X.shape[0], self.batch_rows):
-                xb = torch.from_numpy(X[start : start + self.batch_rows])
-                out = torch.empty((self.n_members, xb.shape[0]))
-                for idx, Ws, bs in self.groups:
-                    h = xb.unsqueeze(0).expand(len(idx), -1, -1)
-                    for j, (W, b) in enumerate(zip(Ws, bs)):
-                        h = torch.baddbmm(b, h, W)
-                        if j < len(Ws) - 1:
-                            h = torch.relu_(h)
-                    out[idx] = h[:, :, 0]
-                yield start, out
-
-    def __call__(self, X: np.ndarray) -> np.ndarray:
-        out = np.empty((self.n_members, len(X)), dtype=np.float32)
-        for start, o in self._batches(X):
-            out[:, start : start + o.shape[1]] = o.numpy()
-        return out
-
-    def mean_std(self, X: np.ndarray, parts: Sequence[slice]) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and (ddof=1) std over the members of each part, (n, n_parts) each, reduced per batch."""
-        n = len(X)
-        mean = np.empty((n, len(parts)), dtype=np.float32)
-        std = np.empty((n, len(parts)), dtype=np.float32)
-        for start, o in self._batches(X):
-            for k, part in enumerate(parts):
-                s, m = torch.std_mean(o[part], dim=0)
-                mean[start : start + o.shape[1], k] = m.numpy()
-                std[start : start + o.shape[1], k] = s.numpy()
-        return mean, std
 
 
 def _extrapolation_reasons(
@@ -350,7 +307,7 @@ def _extrapolation_reasons(
     return reasons
 
 
-class ElasticModel(BaseEstimator):
+class ElasticModel(Estimator):
     """The G and K ensembles together: compositions in, G, K, E, nu with sigma out.
 
     Parameters
@@ -373,6 +330,8 @@ class ElasticModel(BaseEstimator):
 
     def fit(self, compositions: Iterable[Any], y: Any, progress: Any = None) -> ElasticModel:
         """``y``: array-like (n, 2) or DataFrame with columns G and K (NaN = not measured)."""
+        from sklearn.base import clone
+
         comps = [Composition.coerce(c) for c in compositions]
         if hasattr(y, "loc"):
             y = np.column_stack([np.asarray(y[t], dtype=float) for t in TARGETS])
@@ -400,7 +359,7 @@ class ElasticModel(BaseEstimator):
         self._refresh_stack()
 
     def _refresh_stack(self) -> None:
-        self._stack = _Stack([m.folded_layers() for m in (*self.G_.members_, *self.K_.members_)])
+        self._stack = Stack([m.folded_layers() for m in (*self.G_.members_, *self.K_.members_)])
         self._n_g = len(self.G_.members_)
         self._scales = np.array([self.G_.sigma_scale_, self.K_.sigma_scale_], dtype=np.float32)
 
@@ -419,8 +378,7 @@ class ElasticModel(BaseEstimator):
 
         The corrector's fast path: no parsing, no warnings, no pandas.
         """
-        if getattr(self, "G_", None) is None:
-            raise NotFittedError("This ElasticModel instance is not fitted yet; call 'fit' (or load_elastic_model()) first.")
+        check_is_fitted(self, "G_", hint="'fit' (or load_elastic_model())")
         X = np.asarray(X, dtype=np.float32)
         n_feat = len(self.features_)
         if X.ndim != 2 or X.shape[1] != n_feat:
@@ -492,7 +450,7 @@ class ElasticModel(BaseEstimator):
         common: dict[str, Any] | None = None,
         per_target: dict[str, dict[str, Any]] | None = None,
     ) -> list[Path]:
-        """Write ``<stem>_G`` and ``<stem>_K`` (.pt + .json); the domain and ``common`` go in both."""
+        """Write ``<stem>_G`` and ``<stem>_K`` (.npz + .json); the domain and ``common`` go in both."""
         check_is_fitted(self, "G_")
         stem = Path(stem)
         extra = {
@@ -513,7 +471,7 @@ class ElasticModel(BaseEstimator):
         """Load a pair saved by :meth:`save`; any defect is a ModelFileError."""
         stem = Path(stem)
         model = cls()
-        ens = {t: ForwardEnsemble.load(stem.parent / f"{stem.name}_{t}") for t in TARGETS}
+        ens = {t: ForwardEnsemble.load(stem.parent / f"{stem.name}_{t}", target=t) for t in TARGETS}
         model.G_, model.K_ = ens["G"], ens["K"]
         meta = ens["G"].metadata_
         try:

@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from sklearn.base import BaseEstimator, RegressorMixin
 
 from pcids.descriptors import PAPER_FEATURES
-from pcids.errors import ModelFileError, PcidsError
-from pcids.models._mlp import build_mlp, check_is_fitted, predict_batched, train_full_batch
-from pcids.models.io import load_into, load_state, save_state
+from pcids.errors import DataError, DataTypeError, ModelFileError, PcidsError
+from pcids.models._base import Regressor, check_is_fitted
+from pcids.models._inference import Layers, check_architecture, linear_layers, mlp_forward, sequential_state
+from pcids.models.io import check_target, load_state, save_state
 
 KIND = "pcids.ForwardModel"
 
@@ -39,20 +38,26 @@ def feature_names(n_features: int) -> list[str]:
     return list(PAPER_FEATURES) if n_features == len(PAPER_FEATURES) else [f"x{i}" for i in range(n_features)]
 
 
-def _as_2d(X: Any, n_features: int | None = None) -> np.ndarray:
-    arr = np.asarray(X, dtype=np.float64)
-    if arr.ndim == 1:
-        arr = arr[None, :]
-    if arr.ndim != 2:
-        raise PcidsError(f"X must be a 2-D array of descriptors, got shape {arr.shape}")
-    if n_features is not None and arr.shape[1] != n_features:
-        raise PcidsError(f"X has {arr.shape[1]} columns; this model was fitted on {n_features} ({', '.join(feature_names(n_features))})")
-    if not np.all(np.isfinite(arr)):
-        raise PcidsError("X contains NaN or infinite descriptors")
-    return arr
+def validate(estimator: Any, X: Any, y: Any = "no_validation", reset: bool = True) -> Any:
+    """scikit-learn's ``validate_data`` (2-D, finite, real, dense, as many rows as y,
+    ``n_features_in_``), its errors raised as DataError (a ValueError)."""
+    from sklearn.utils.validation import validate_data
+
+    kw = {"y_numeric": True} if not isinstance(y, str) else {}
+    try:
+        return validate_data(estimator, X, y, reset=reset, dtype=np.float64, **kw)
+    except TypeError as exc:
+        raise DataTypeError(str(exc)) from None
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
 
 
-class ForwardModel(RegressorMixin, BaseEstimator):
+def check_min_samples(estimator: Any, n: int, needed: int = 2, why: str = "") -> None:
+    if n < needed:
+        raise DataError(f"{type(estimator).__name__} needs at least {needed} samples{why}, got {n} sample{'s' * (n != 1)}")
+
+
+class ForwardModel(Regressor):
     """Fully connected ReLU network with dropout and a two-unit averaged output.
 
     Parameters
@@ -101,28 +106,28 @@ class ForwardModel(RegressorMixin, BaseEstimator):
     # ------------------------------------------------------------------ fit
     def _check_params(self) -> None:
         if not (isinstance(self.epochs, (int, np.integer)) and self.epochs >= 1):
-            raise PcidsError(f"epochs must be a positive integer, got {self.epochs!r}")
+            raise DataError(f"epochs must be a positive integer, got {self.epochs!r}")
         if not (float(self.learning_rate) > 0):
-            raise PcidsError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+            raise DataError(f"learning_rate must be > 0, got {self.learning_rate!r}")
         if float(self.weight_decay) < 0:
-            raise PcidsError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+            raise DataError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise DataError(f"dropout must be in [0, 1), got {self.dropout!r}")
 
-    def _build(self, n_in: int) -> torch.nn.Sequential:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(self.seed))
-            return build_mlp(n_in, tuple(int(h) for h in self.hidden_layer_sizes), float(self.dropout), 2)
+    def _hidden(self) -> tuple[int, ...]:
+        return tuple(int(h) for h in self.hidden_layer_sizes)
 
-    def _prepare(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Validate, fit the scalers, return standardised (X, y[:, None])."""
+    def _build(self, n_in: int) -> Any:
+        """The torch network (training only), initialised from ``seed``."""
+        from pcids.models._mlp import build_mlp, seeded
+
+        with seeded(int(self.seed)):
+            return build_mlp(n_in, self._hidden(), float(self.dropout), 2)
+
+    def _prepare(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fit the scalers on validated (X, y); return standardised (X, y[:, None])."""
         self._check_params()
-        X = _as_2d(X)
-        y = np.asarray(y, dtype=np.float64).ravel()
-        if y.shape[0] != X.shape[0]:
-            raise PcidsError(f"X has {X.shape[0]} rows but y has {y.shape[0]}")
-        if not np.all(np.isfinite(y)):
-            raise PcidsError("y contains NaN; drop alloys without a measured value before fitting")
-        if X.shape[0] < 2:
-            raise PcidsError("need at least 2 alloys to fit")
+        check_min_samples(self, X.shape[0])
         self.x_mean_ = X.mean(axis=0)
         self.x_scale_ = np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
         self.y_mean_ = float(y.mean())
@@ -132,6 +137,12 @@ class ForwardModel(RegressorMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> ForwardModel:
         """Train on descriptors ``X`` (n, n_features) and target ``y`` (n,) in GPa."""
+        import torch
+
+        from pcids.models._mlp import train_full_batch
+
+        self._check_params()
+        X, y = validate(self, X, y)
         Xs, ys = self._prepare(X, y)
         module = self._build(Xs.shape[1])
 
@@ -148,26 +159,29 @@ class ForwardModel(RegressorMixin, BaseEstimator):
             seed=int(self.seed),
             weight_decay=float(self.weight_decay),
         )
-        self.module_ = module
+        self.set_weights(module)
         return self
+
+    def set_weights(self, module: Any) -> None:
+        """Keep a trained torch network's weights as arrays (``layers_``): inference is numpy."""
+        self.layers_ = linear_layers({k: v.detach().cpu().numpy() for k, v in module.state_dict().items()})
 
     # -------------------------------------------------------------- predict
     def predict(self, X: Any) -> np.ndarray:
         """Predicted target (GPa) of shape (n,)."""
-        check_is_fitted(self, "module_")
-        X = _as_2d(X, self.n_features_in_)
-        out = predict_batched(self.module_, (X - self.x_mean_) / self.x_scale_)
+        check_is_fitted(self, "layers_")
+        X = validate(self, X, reset=False)
+        out = mlp_forward((X - self.x_mean_) / self.x_scale_, self.layers_)
         return out.mean(axis=1).astype(np.float64) * self.y_scale_ + self.y_mean_
 
-    def folded_layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
+    def folded_layers(self) -> Layers:
         """(weight (in, out), bias) per linear layer with the scalers and the
-        two-unit average folded in: raw descriptors in, GPa out.
+        two-unit average folded in: raw descriptors in, GPa out (float64).
 
         This is what an ensemble stacks for fast batched inference.
         """
-        check_is_fitted(self, "module_")
-        linears = [m for m in self.module_ if isinstance(m, torch.nn.Linear)]
-        layers = [(lin.weight.detach().numpy().T.astype(np.float64), lin.bias.detach().numpy().astype(np.float64)) for lin in linears]
+        check_is_fitted(self, "layers_")
+        layers = [(W.astype(np.float64), b.astype(np.float64)) for W, b in self.layers_]
         W0, b0 = layers[0]
         # (x - m) / s @ W0 + b0 = x @ (W0 / s[:, None]) + (b0 - (m / s) @ W0)
         layers[0] = (W0 / self.x_scale_[:, None], b0 - (self.x_mean_ / self.x_scale_) @ W0)
@@ -183,45 +197,51 @@ class ForwardModel(RegressorMixin, BaseEstimator):
         params["hidden_layer_sizes"] = [int(h) for h in self.hidden_layer_sizes]
         return params
 
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        """Network weights plus the scalers, as plain tensors."""
-        check_is_fitted(self, "module_")
-        state = {f"net.{k}": v for k, v in self.module_.state_dict().items()}
-        state["x_mean"] = torch.as_tensor(self.x_mean_)
-        state["x_scale"] = torch.as_tensor(self.x_scale_)
-        state["y_stats"] = torch.tensor([self.y_mean_, self.y_scale_], dtype=torch.float64)
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Network weights (named as in the torch ``Sequential``) plus the scalers, as arrays."""
+        check_is_fitted(self, "layers_")
+        state = sequential_state(self.layers_, float(self.dropout), "net.")
+        state["x_mean"] = np.asarray(self.x_mean_, dtype=np.float64)
+        state["x_scale"] = np.asarray(self.x_scale_, dtype=np.float64)
+        state["y_stats"] = np.array([self.y_mean_, self.y_scale_], dtype=np.float64)
         return state
 
     def metadata(self, **extra: Any) -> dict[str, Any]:
         return {"kind": KIND, "hyperparameters": self._hyperparameters(), "feature_names": feature_names(self.n_features_in_), **extra}
 
     def save(self, path: str | Path, overwrite: bool = False, **metadata: Any) -> Path:
-        """Write ``<path>.pt`` + ``<path>.json`` (extra keyword metadata: data hash, metrics...)."""
+        """Write ``<path>.npz`` + ``<path>.json`` (extra keyword metadata: data hash, metrics...)."""
         return save_state(path, self.state_dict(), self.metadata(**metadata), overwrite=overwrite)
 
     @classmethod
-    def from_state(cls, state: dict[str, torch.Tensor], meta: dict[str, Any], source: str | Path) -> ForwardModel:
+    def from_state(cls, state: dict[str, np.ndarray], meta: dict[str, Any], source: str | Path) -> ForwardModel:
         """Rebuild a fitted model from a state dict and its metadata."""
         try:
             params = dict(meta["hyperparameters"])
             params["hidden_layer_sizes"] = tuple(int(h) for h in params["hidden_layer_sizes"])
             model = cls(**params)
-            x_mean, x_scale, y_stats = state["x_mean"], state["x_scale"], state["y_stats"]
+            x_mean, x_scale, y_stats = (np.asarray(state[k], dtype=np.float64) for k in ("x_mean", "x_scale", "y_stats"))
+            y_mean, y_scale = (float(v) for v in y_stats)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{source} does not describe a ForwardModel ({exc})") from None
-        module = model._build(int(x_mean.shape[0]))
-        load_into(module, {k[4:]: v for k, v in state.items() if k.startswith("net.")}, source)
-        module.eval()
-        model.module_ = module
-        model.x_mean_ = x_mean.numpy().astype(np.float64)
-        model.x_scale_ = x_scale.numpy().astype(np.float64)
-        model.y_mean_, model.y_scale_ = (float(v) for v in y_stats)
+        layers = linear_layers({k[4:]: v for k, v in state.items() if k.startswith("net.")})
+        check_architecture(layers, x_mean.shape[0], model._hidden(), 2, source)
+        if x_scale.shape != x_mean.shape:
+            raise ModelFileError(f"{source}: the input scalers have shapes {x_mean.shape} and {x_scale.shape}")
+        model.layers_ = layers
+        model.x_mean_, model.x_scale_ = x_mean, x_scale
+        model.y_mean_, model.y_scale_ = y_mean, y_scale
         model.n_features_in_ = int(x_mean.shape[0])
         model.metadata_ = meta
         return model
 
     @classmethod
-    def load(cls, path: str | Path) -> ForwardModel:
-        """Load a model saved by :meth:`save`; any defect is a ModelFileError."""
+    def load(cls, path: str | Path, target: str | None = None) -> ForwardModel:
+        """Load a model saved by :meth:`save`; any defect is a ModelFileError.
+
+        With ``target``, a file whose metadata records another target is refused.
+        """
         state, meta = load_state(path, kind=KIND)
+        if target is not None:
+            check_target(meta, target, path)
         return cls.from_state(state, meta, path)

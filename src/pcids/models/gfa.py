@@ -12,13 +12,16 @@ P(Dmax >= threshold) (labels: :func:`gfa_labels`), Platt-calibrated on
 system-grouped out-of-fold margins, with an operating point
 (``decision_threshold_``), an optional glass-at-all forest, and a log10(Dmax)
 regressor with a ~68 % range from its out-of-fold residuals. Forests are saved
-as node arrays through :mod:`pcids.models.io`, never as pickles. Every choice
+as node arrays through :mod:`pcids.models.io`, never as pickles, and walked
+in numpy for the first rows a process scores (no scikit-learn import), by
+scikit-learn's compiled trees after that: the same numbers (:class:`_Forest`). Every choice
 and the screens behind it (``benchmarks/gfa_accuracy.py``,
 ``benchmarks/screens/``): docs/decisions.md, "GFA: ...".
 """
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -28,19 +31,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
 from pcids.composition import Composition, as_typed
 from pcids.descriptors import composition_matrix
 from pcids.elements import check_elements
-from pcids.errors import ExtrapolationWarning, ModelFileError, NotFittedError, PcidsError
+from pcids.errors import ExtrapolationWarning, ModelFileError, PcidsError
+from pcids.models._base import Estimator, check_is_fitted
 from pcids.models._gfa_features import GROUND_STATE_FEATURES, GFADescriptors, pair_enthalpy_matrix
 from pcids.models.dmax_mixture import exceedance, mixture_quantile, sigma_from_quantiles
 
 __all__ = ["GFAModel", "gfa_labels", "load_gfa_model", "SHIPPED_STEM"]
 
 KIND = "gfa"
-#: Shipped model, in ``pcids/models/trained`` (``<stem>.pt`` + ``<stem>.json``).
+#: Shipped model, in ``pcids/models/trained`` (``<stem>.npz`` + ``<stem>.json``).
 SHIPPED_STEM = "gfa_trees"
 AMBIGUOUS = ("drop", "positive", "negative")
 #: Features may exceed the training range by this fraction of it before a warning.
@@ -48,6 +51,12 @@ RANGE_MARGIN = 0.02
 #: Rows per block when walking the trees (fits in cache).
 PREDICT_BLOCK = 1024
 FOREST_BLOCK = 8192
+#: Rows per block of the numpy tree walk, and the rows a process scores with it before
+#: switching to scikit-learn's compiled trees (see :class:`_Forest`): at ~31 us per row
+#: more than scikit-learn, 30,000 rows cost about its import.
+NUMPY_BLOCK = 1024
+NUMPY_WALK_ROWS = 30_000
+_numpy_rows = 0
 #: Rows featurised and scored together by the fast paths (``_score_blocks``).
 SCORE_BLOCK = 8192
 #: Forest probabilities are clipped to [c, 1 - c] before the logit that Platt scaling reads.
@@ -168,41 +177,76 @@ class _Trees:
 class _Forest:
     """A fitted ExtraTrees / RandomForest reduced to five arrays per node.
 
-    Each tree becomes a scikit-learn ``Tree`` again at load time and predicts
-    with scikit-learn's compiled code; a leaf holds the positive-class
-    fraction (classifier) or the mean target (regressor). Only the fields
-    prediction needs are stored, so the file is ~3x smaller than the trees.
+    A leaf holds the positive-class fraction (classifier) or the mean target
+    (regressor); only the fields prediction needs are stored, so the file is
+    ~3x smaller than the trees. Two ways to walk them, with bit-identical
+    results (same comparisons, trees summed in the same order): numpy
+    (:meth:`_walk`), so that scoring a few compositions needs no scikit-learn,
+    and, once :data:`NUMPY_WALK_ROWS` rows have been scored in the process or
+    scikit-learn is imported anyway, scikit-learn's compiled ``Tree`` (~5x
+    faster per row; its import costs ~1 s).
     """
 
     FIELDS = ("left", "right", "feature", "threshold", "value")
 
     def __init__(self, arrays: dict[str, np.ndarray], offsets: np.ndarray, max_depth: np.ndarray, n_features: int, classifier: bool):
-        from sklearn.tree._tree import NODE_DTYPE, Tree
-
         self.arrays = arrays
         self.offsets = offsets
         self.max_depth = max_depth
         self.n_features = int(n_features)
         self.classifier = bool(classifier)
-        self._trees = []
-        for k, (a, b) in enumerate(zip(offsets[:-1], offsets[1:])):
-            nodes = np.zeros(b - a, dtype=NODE_DTYPE)
-            nodes["left_child"] = arrays["left"][a:b]
-            nodes["right_child"] = arrays["right"][a:b]
-            nodes["feature"] = arrays["feature"][a:b]
-            nodes["threshold"] = arrays["threshold"][a:b]
-            nodes["n_node_samples"] = 1
-            nodes["weighted_n_node_samples"] = 1.0
-            t = Tree(self.n_features, np.array([1], dtype=np.intp), 1)
-            t.__setstate__(
-                {
-                    "max_depth": int(max_depth[k]),
-                    "node_count": int(b - a),
-                    "nodes": nodes,
-                    "values": np.ascontiguousarray(arrays["value"][a:b], dtype=np.float64).reshape(-1, 1, 1),
-                }
-            )
-            self._trees.append(t)
+        self._sk_trees: list[Any] | None = None
+        # numpy walk: children as global node numbers, a leaf points to itself
+        node = np.arange(len(arrays["left"]), dtype=np.intp)
+        base = np.repeat(offsets[:-1], np.diff(offsets)).astype(np.intp)
+        leaf = arrays["left"] == -1
+        self._left = np.where(leaf, node, arrays["left"] + base)
+        self._right = np.where(leaf, node, arrays["right"] + base)
+        self._feature = np.where(leaf, 0, arrays["feature"]).astype(np.intp)
+        self._threshold = np.where(leaf, np.inf, arrays["threshold"]).astype(np.float64)
+
+    def _sklearn_trees(self) -> list[Any]:
+        """The trees as scikit-learn ``Tree`` objects (built on first use)."""
+        if self._sk_trees is None:
+            from sklearn.tree._tree import NODE_DTYPE, Tree
+
+            arrays, trees = self.arrays, []
+            for k, (a, b) in enumerate(zip(self.offsets[:-1], self.offsets[1:])):
+                nodes = np.zeros(b - a, dtype=NODE_DTYPE)
+                nodes["left_child"] = arrays["left"][a:b]
+                nodes["right_child"] = arrays["right"][a:b]
+                nodes["feature"] = arrays["feature"][a:b]
+                nodes["threshold"] = arrays["threshold"][a:b]
+                nodes["n_node_samples"] = 1
+                nodes["weighted_n_node_samples"] = 1.0
+                t = Tree(self.n_features, np.array([1], dtype=np.intp), 1)
+                t.__setstate__(
+                    {
+                        "max_depth": int(self.max_depth[k]),
+                        "node_count": int(b - a),
+                        "nodes": nodes,
+                        "values": np.ascontiguousarray(arrays["value"][a:b], dtype=np.float64).reshape(-1, 1, 1),
+                    }
+                )
+                trees.append(t)
+            self._sk_trees = trees
+        return self._sk_trees
+
+    def _walk(self, X: np.ndarray) -> np.ndarray:
+        """Leaf values (n, n_trees): every (row, tree) pair steps down one level per pass;
+        pairs that reached a leaf drop out."""
+        n, n_trees = X.shape[0], len(self.offsets) - 1
+        node = np.tile(self.offsets[:-1].astype(np.intp), n)
+        at = np.repeat(np.arange(n, dtype=np.intp) * X.shape[1], n_trees)  # row start in X.ravel()
+        flat = X.ravel()
+        active = np.arange(node.size)
+        cur = node.copy()
+        while active.size:
+            nxt = np.where(flat[at + self._feature[cur]] <= self._threshold[cur], self._left[cur], self._right[cur])
+            moved = nxt != cur
+            node[active] = nxt
+            active, cur, at = active[moved], nxt[moved], at[moved]
+        return self.arrays["value"][node].reshape(n, n_trees)
 
     @classmethod
     def from_estimator(cls, est: Any, classifier: bool) -> _Forest:
@@ -228,14 +272,24 @@ class _Forest:
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         """Mean over trees (positive fraction or target), in cache-sized row blocks."""
+        global _numpy_rows
         X = np.asarray(X, dtype=np.float32)
         out = np.zeros(X.shape[0])
-        for start in range(0, X.shape[0], FOREST_BLOCK):
-            block = np.ascontiguousarray(X[start : start + FOREST_BLOCK])
-            o = out[start : start + FOREST_BLOCK]
-            for t in self._trees:
-                o += t.predict(block)[:, 0]
-        return out / len(self._trees)
+        n_trees = len(self.offsets) - 1
+        use_numpy = _numpy_rows < NUMPY_WALK_ROWS and "sklearn.tree" not in sys.modules
+        if use_numpy:
+            _numpy_rows += X.shape[0]
+        for start in range(0, X.shape[0], NUMPY_BLOCK if use_numpy else FOREST_BLOCK):
+            block = np.ascontiguousarray(X[start : start + (NUMPY_BLOCK if use_numpy else FOREST_BLOCK)])
+            o = out[start : start + block.shape[0]]
+            if use_numpy:
+                leaves = self._walk(block)
+                for t in range(n_trees):  # tree by tree, as below: the same sums to the bit
+                    o += leaves[:, t]
+            else:
+                for t in self._sklearn_trees():
+                    o += t.predict(block)[:, 0]
+        return out / n_trees
 
     def margin(self, X: np.ndarray) -> np.ndarray:
         p = np.clip(self.raw(X), PROBA_CLIP, 1 - PROBA_CLIP)
@@ -272,8 +326,8 @@ class _Forest:
             if np.any((lr != -1) & ((lr < 0) | (lr >= b - a))) or np.any(arrays["feature"][a:b] >= n_features):
                 raise ModelFileError(f"{source}: tree {k} of {prefix!r} points outside itself")
         try:
-            return cls(arrays, offsets, depth, n_features, bool(classifier))
-        except (ValueError, TypeError) as exc:
+            return cls({f: np.asarray(a) for f, a in arrays.items()}, offsets, depth, n_features, bool(classifier))
+        except (ValueError, TypeError, IndexError) as exc:
             raise ModelFileError(f"{source}: forest {prefix!r} cannot be rebuilt: {exc}") from None
 
 
@@ -285,7 +339,7 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 # the model
 
 
-class GFAModel(BaseEstimator):
+class GFAModel(Estimator):
     """P(Dmax >= threshold) and log10(Dmax) from composition alone.
 
     Parameters
@@ -625,9 +679,12 @@ class GFAModel(BaseEstimator):
 
     # -- prediction --------------------------------------------------------
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "classifier_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call fit (or GFAModel.load) first")
+    def _check_fitted(self, dmax: bool = False) -> None:
+        check_is_fitted(self, "classifier_")
+        if dmax and self.regressor_ is None:
+            from pcids.errors import NotFittedError
+
+            raise NotFittedError(f"This {type(self).__name__} has no Dmax regressor: fit it with measured dmax_mm values")
 
     def _features(self, A: np.ndarray, elements: Sequence[str]) -> np.ndarray:
         return self.featurizer_.transform_matrix(A, elements)
@@ -646,9 +703,7 @@ class GFAModel(BaseEstimator):
         measured ~2x faster featurisation and ~10-15 % faster scoring than one
         (n, 87) matrix (``benchmarks/gfa_speed.py``); results are identical.
         """
-        self._check_fitted()
-        if dmax and self.regressor_ is None:
-            raise NotFittedError(f"This {type(self).__name__} has no Dmax regressor: fit it with measured dmax_mm values")
+        self._check_fitted(dmax=dmax)
         A = np.asarray(A, dtype=np.float64)
         n = A.shape[0] if A.ndim == 2 else 0
         p, d = np.empty(n if proba else 0), np.empty(n if dmax else 0)
@@ -688,9 +743,7 @@ class GFAModel(BaseEstimator):
         return self._score_blocks(A, elements, proba=True, dmax=True)
 
     def _log_dmax(self, F: np.ndarray, margin: np.ndarray | None = None) -> np.ndarray:
-        self._check_fitted()
-        if self.regressor_ is None:
-            raise NotFittedError(f"This {type(self).__name__} has no Dmax regressor: fit it with measured dmax_mm values")
+        self._check_fitted(dmax=True)
         extra = []
         if self.stack_classifier:
             extra.append(self._margin(F) if margin is None else margin)
@@ -860,9 +913,8 @@ class GFAModel(BaseEstimator):
     # -- persistence -------------------------------------------------------
 
     def save(self, path: str | Path, metadata: dict[str, Any] | None = None, overwrite: bool = False) -> Path:
-        """Write ``<stem>.pt`` (arrays only) and ``<stem>.json`` (metadata + SHA-256)."""
+        """Write ``<stem>.npz`` (arrays only) and ``<stem>.json`` (metadata + SHA-256)."""
         import sklearn
-        import torch
 
         from pcids.models.io import save_state
 
@@ -882,7 +934,7 @@ class GFAModel(BaseEstimator):
             arrays.update(self.dmax_glass_.state("dgls"))
         if getattr(self, "dmax_hgb_", None) is not None:
             arrays.update(self.dmax_hgb_.state("rhgb"))
-        state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
+        state = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
         meta = {
             "kind": KIND,
             "sklearn_version": sklearn.__version__,
@@ -905,7 +957,7 @@ class GFAModel(BaseEstimator):
         """Read a model written by :meth:`save`; any problem is a ModelFileError."""
         from pcids.models.io import load_state
 
-        state_t, meta = load_state(path, kind=KIND)
+        state, meta = load_state(path, kind=KIND)
         source = str(path)
         hyper = meta.get("hyperparameters") or {}
         # files written before these options existed used neither
@@ -916,7 +968,6 @@ class GFAModel(BaseEstimator):
                 f"{source} was written with scikit-learn {meta.get('sklearn_version')}, whose tree format differs "
                 "from the installed one; retrain it with `pcids train gfa`"
             )
-        state = {k: v.numpy() for k, v in state_t.items()}
         try:
             model = cls(**meta["hyperparameters"])
             model.elements_ = list(meta["elements"])

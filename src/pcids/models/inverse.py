@@ -33,11 +33,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
 from pcids.composition import PERIODIC_TABLE, Composition
 from pcids.elements import atomic_masses, check_elements, element_table, property_matrix
 from pcids.errors import DesignError, ExtrapolationWarning, ModelFileError, PcidsError
+from pcids.models._base import Estimator, check_is_fitted
+from pcids.models._inference import check_architecture, linear_layers, mlp_forward, sequential_state
 
 N_SLOTS = 7
 KIND = "pcids.InverseModel"
@@ -105,21 +106,9 @@ def elastic_training_data(
 
 def check_element_list(elements: Sequence[str]) -> list[str]:
     """Elements as a list; unknown, unsupported, repeated, fewer than 2 or more than 7 -> specific errors."""
-    if isinstance(elements, str):
-        raise DesignError(f"elements must be a sequence of symbols such as ['Ti', 'Zr'], got the string {elements!r}")
-    elements = list(elements)
-    for e in elements:
-        if not isinstance(e, str) or e not in PERIODIC_TABLE:
-            from pcids.errors import UnknownElementError
+    from pcids.design.checks import check_element_list as check
 
-            raise UnknownElementError(f"unknown element {e!r}")
-    check_elements(elements)
-    dup = sorted({e for e in elements if elements.count(e) > 1})
-    if dup:
-        raise DesignError(f"element(s) {', '.join(dup)} named more than once")
-    if not 2 <= len(elements) <= N_SLOTS:
-        raise DesignError(f"an inverse design needs 2 to {N_SLOTS} elements (the models' 7 slots), got {len(elements)}")
-    return elements
+    return check(elements, N_SLOTS, "an inverse design (the models' 7 slots)")
 
 
 @lru_cache(maxsize=1)
@@ -197,7 +186,7 @@ def round_to_step(fractions: Sequence[float], step: float = 1.0, floor: float | 
 # the estimator
 
 
-class InverseModel(BaseEstimator):
+class InverseModel(Estimator):
     """DKIDN / RIDN inverse network in the scikit-learn contract.
 
     Parameters
@@ -288,16 +277,21 @@ class InverseModel(BaseEstimator):
 
         return build_mlp(n_in, tuple(self.hidden_layer_sizes), float(self.dropout), N_SLOTS)
 
-    def _forward(self, module, X, mask):
-        return self._apply_head(module(X), mask)
-
     def _apply_head(self, out, mask):
-        """Padded slots to 0: masked product (linear) or masked softmax x 100."""
+        """Padded slots to 0: masked product (linear) or masked softmax x 100 (torch, training)."""
         import torch
 
         if self.head == "softmax":
             out = out.masked_fill(~mask, float("-inf"))
             return 100.0 * torch.softmax(out, dim=1)
+        return out * mask
+
+    def _head_numpy(self, out: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """:meth:`_apply_head` in numpy (inference)."""
+        if self.head == "softmax":
+            z = np.where(mask, out, -np.inf)
+            z = np.exp(z - z.max(axis=1, keepdims=True))
+            return 100.0 * z / z.sum(axis=1, keepdims=True)
         return out * mask
 
     def _inputs(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -337,7 +331,7 @@ class InverseModel(BaseEstimator):
                 return mse
             return mse + alpha * torch.mean((pred.sum(dim=1) - 100.0) ** 2)
 
-        self.modules_ = []
+        self.layers_ = []
         self.loss_history_ = []
         # A few hundred alloys through a few hundred units: one thread is faster
         # than several (thread sync dominates), and far faster on a shared box.
@@ -364,26 +358,17 @@ class InverseModel(BaseEstimator):
                 module, X, A, loss_fn, lr=float(self.lr), epochs=int(self.epochs),
                 seed=int(self.seed) + k, weight_decay=float(self.weight_decay),
             )
-            self.modules_.append(module)
+            self.layers_.append(linear_layers({k: v.detach().numpy() for k, v in module.state_dict().items()}))
             self.loss_history_.append(hist)
 
     def predict(self, Y: Any) -> np.ndarray:
         """at.% of shape (n, 7), zero at padded slots (ensemble mean)."""
-        import torch
-
-        from pcids.models._mlp import check_is_fitted
-
-        check_is_fitted(self, "modules_")
+        check_is_fitted(self, "layers_")
         Y = self._check_Y(Y)
         perm = self._permutation(Y)
         Y, _ = _apply_perm(Y, None, perm)
         X, m = self._inputs(Y)
-        Xt, mt = torch.from_numpy(X), torch.as_tensor(m)
-        outs = []
-        with torch.inference_mode():
-            for module in self.modules_:
-                module.eval()
-                outs.append(self._forward(module, Xt, mt).numpy().astype(float))
+        outs = [self._head_numpy(mlp_forward(X, layers), m).astype(float) for layers in self.layers_]
         P = np.mean(outs, axis=0) * m
         out = np.zeros_like(P)
         np.put_along_axis(out, perm, P, axis=1)  # back to the caller's slot order
@@ -425,9 +410,7 @@ class InverseModel(BaseEstimator):
 
     def check_extrapolation(self, elements: Sequence[str], G: float, K: float) -> None:
         """Warn (ExtrapolationWarning) when targets or elements lie outside the training data."""
-        from pcids.models._mlp import check_is_fitted
-
-        check_is_fitted(self, "modules_")
+        check_is_fitted(self, "layers_")
         for name, v, (lo, hi) in (("G", G, self.train_G_range_), ("K", K, self.train_K_range_)):
             if not lo <= v <= hi:
                 warnings.warn(
@@ -451,22 +434,18 @@ class InverseModel(BaseEstimator):
 
     # -- persistence -----------------------------------------------------------
     def save(self, path: str | Path, overwrite: bool = False, metadata: dict[str, Any] | None = None) -> Path:
-        """Weights (.pt) and metadata (.json) via :mod:`pcids.models.io`."""
-        import torch
-
-        from pcids.models._mlp import check_is_fitted
+        """Weights (.npz) and metadata (.json) via :mod:`pcids.models.io`."""
         from pcids.models.io import save_state
 
-        check_is_fitted(self, "modules_")
-        state: dict[str, torch.Tensor] = {}
-        for k, module in enumerate(self.modules_):
-            for name, t in module.state_dict().items():
-                state[f"member{k}.{name}"] = t
-        state["mean_"] = torch.as_tensor(self.mean_)
-        state["scale_"] = torch.as_tensor(self.scale_)
-        state["train_masses_"] = torch.as_tensor(self.train_masses_)
-        state["order_masses_"] = torch.as_tensor(self.order_masses_)
-        state["order_typical_"] = torch.as_tensor(self.order_typical_)
+        check_is_fitted(self, "layers_")
+        state: dict[str, np.ndarray] = {}
+        for k, layers in enumerate(self.layers_):
+            state.update(sequential_state(layers, float(self.dropout), f"member{k}."))
+        state["mean_"] = np.asarray(self.mean_)
+        state["scale_"] = np.asarray(self.scale_)
+        state["train_masses_"] = np.asarray(self.train_masses_)
+        state["order_masses_"] = np.asarray(self.order_masses_)
+        state["order_typical_"] = np.asarray(self.order_typical_)
         params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()}
         meta = {
             "kind": KIND,
@@ -485,7 +464,7 @@ class InverseModel(BaseEstimator):
     @classmethod
     def load(cls, path: str | Path) -> InverseModel:
         """Rebuild a saved model; any damaged or mismatched file is a ModelFileError."""
-        from pcids.models.io import load_into, load_state
+        from pcids.models.io import load_state
 
         state, meta = load_state(path, kind=KIND)
         try:
@@ -493,25 +472,22 @@ class InverseModel(BaseEstimator):
             params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
             model = cls(**params)
             model._validate_params()
-            mean = state.pop("mean_").numpy().astype(float)
-            scale = state.pop("scale_").numpy().astype(float)
-            masses = state.pop("train_masses_").numpy().astype(float)
-            model.order_masses_ = state.pop("order_masses_").numpy().astype(float)
-            model.order_typical_ = state.pop("order_typical_").numpy().astype(float)
+            mean = state.pop("mean_").astype(float)
+            scale = state.pop("scale_").astype(float)
+            masses = state.pop("train_masses_").astype(float)
+            model.order_masses_ = state.pop("order_masses_").astype(float)
+            model.order_typical_ = state.pop("order_typical_").astype(float)
         except (KeyError, TypeError, PcidsError) as exc:
             raise ModelFileError(f"{path} does not describe an InverseModel: {exc}") from None
         model.mean_, model.scale_, model.train_masses_ = mean, scale, masses
         model.train_G_range_ = tuple(meta["train_G_range"])
         model.train_K_range_ = tuple(meta["train_K_range"])
         model.train_systems_ = list(meta.get("train_systems", []))
-        model.modules_ = []
+        model.layers_ = []
         for k in range(int(model.n_ensemble)):
-            prefix = f"member{k}."
-            sub = {n[len(prefix):]: t for n, t in state.items() if n.startswith(prefix)}
-            module = model._build(len(mean))
-            load_into(module, sub, path)
-            module.eval()
-            model.modules_.append(module)
+            layers = linear_layers(state, f"member{k}.")
+            check_architecture(layers, len(mean), model.hidden_layer_sizes, N_SLOTS, path)
+            model.layers_.append(layers)
         extra = [n for n in state if not n.startswith("member") or int(n[6:].split(".")[0]) >= model.n_ensemble]
         if extra:
             raise ModelFileError(f"weights in {path} have unexpected tensors: {extra[:3]}")

@@ -153,6 +153,7 @@ def screen(
             raise ScreenError(f"{name} must be an integer >= {low}, got {v!r}")
     if (resume or force) and out is None:
         raise ScreenError("--resume and --force need --out DIR")
+    cluster.check_where(client, scheduler, workers)
     n_systems = count_systems(len(pal), sz) if chosen is None else len(chosen)
     manifest = {
         "pcids": __version__, "palette": pal, "sizes": sz, "spec": spec.to_dict(), "batch_points": int(batch_points),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -26,6 +27,19 @@ def local_cores() -> int:
         return os.cpu_count() or 1
 
 
+def check_where(client: Any, scheduler: str | None, workers: int | None) -> None:
+    """One of: a client, a scheduler address (tcp://HOST:PORT), a number of local workers (or none: one per core)."""
+    if client is not None and (scheduler is not None or workers is not None):
+        raise ScreenError("give a Dask client, a scheduler address or a number of local workers, not several")
+    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
+        raise ScreenError(f"workers must be a positive integer, got {workers!r}")
+    if scheduler is not None:
+        if workers is not None:
+            raise ScreenError("--workers sizes the local cluster; with --scheduler the cluster's own workers are used")
+        if not isinstance(scheduler, str) or "://" not in scheduler:
+            raise ScreenError(f"scheduler address must look like tcp://HOST:PORT, got {scheduler!r}")
+
+
 @contextmanager
 def connect(client: Any = None, scheduler: str | None = None, workers: int | None = None, timeout: float = CONNECT_TIMEOUT) -> Iterator[Any]:
     """A dask.distributed Client: the one given, one on ``scheduler``, or an embedded LocalCluster.
@@ -36,16 +50,11 @@ def connect(client: Any = None, scheduler: str | None = None, workers: int | Non
     """
     from distributed import Client, LocalCluster
 
+    check_where(client, scheduler, workers)
     if client is not None:
         yield client
         return
-    if workers is not None and (not isinstance(workers, int) or workers < 1):
-        raise ScreenError(f"workers must be a positive integer, got {workers!r}")
     if scheduler is not None:
-        if workers is not None:
-            raise ScreenError("--workers sizes the local cluster; with --scheduler the cluster's own workers are used")
-        if not isinstance(scheduler, str) or "://" not in scheduler:
-            raise ScreenError(f"scheduler address must look like tcp://HOST:PORT, got {scheduler!r}")
         try:
             c = Client(scheduler, timeout=timeout)
         except (OSError, TimeoutError) as exc:
@@ -62,10 +71,12 @@ def connect(client: Any = None, scheduler: str | None = None, workers: int | Non
         finally:
             c.close()
         return
-    cluster = LocalCluster(
-        n_workers=workers or local_cores(), threads_per_worker=1, processes=True, host="127.0.0.1",
-        scheduler_port=0, dashboard_address=None, silence_logs=logging.ERROR,
-    )
+    with warnings.catch_warnings():  # its HTTP routes (health, metrics) take another port when 8787 is busy; say nothing
+        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+        cluster = LocalCluster(
+            n_workers=workers or local_cores(), threads_per_worker=1, processes=True, host="127.0.0.1",
+            scheduler_port=0, dashboard_address=None, silence_logs=logging.ERROR,
+        )
     try:
         c = Client(cluster)
         try:

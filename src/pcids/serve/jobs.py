@@ -183,51 +183,31 @@ def _explored(result: Any) -> list[dict[str, Any]]:
 # predict / gfa: one row per formula, bad rows keep their message
 
 
-def rows_for(formulas: Sequence[str], predict: Callable[[list[Any]], list[dict[str, Any]]]) -> dict[str, Any]:
-    """Parse each formula, predict the good ones together, and keep a message for each bad one.
+def rows_for(formulas: Sequence[str], predict: Callable[[list[str]], list[dict[str, Any]]]) -> dict[str, Any]:
+    """One row per formula, as ``pcids predict/gfa --json`` gives it (``input`` as typed, ``formula``
+    canonical), the bad ones kept with their message: the CLI's own batch reader
+    (:func:`pcids.cli._batch.predict_rows`) finds them."""
+    from pcids.cli._batch import Row, predict_rows
+    from pcids.composition import parse_formula
 
-    ``predict`` maps Compositions to one dict per composition; if it refuses the
-    batch (e.g. an element without data), rows are retried alone so only the
-    culprits fail.
-    """
-    from pcids.composition import Composition, parse_formula
-
-    rows: list[dict[str, Any]] = [{"formula": f, "ok": False, "warnings": []} for f in formulas]
-    good: list[tuple[int, Any]] = []
-    for i, f in enumerate(formulas):
-        try:
-            comp = Composition.from_formula(f)
-            problem = parse_formula(f).sum_problem()
-        except PcidsError as exc:
-            rows[i]["error"] = str(exc)
-            continue
-        if problem is not None:
-            rows[i]["warnings"].append(f"{problem}; normalised to 100 at.%")
-        rows[i]["canonical"] = comp.formula
-        good.append((i, comp))
+    given = [Row(f"formula {i}", f) for i, f in enumerate(formulas, 1)]
     with collect_warnings() as caught:
-        try:
-            if good:
-                _fill(rows, good, predict([c for _, c in good]))
-        except PcidsError:
-            for i, comp in good:
-                try:
-                    _fill(rows, [(i, comp)], predict([comp]))
-                except PcidsError as exc:
-                    rows[i]["error"] = str(exc)
+        records, bad = predict_rows(given, predict)
+    reasons = {r.where: reason for r, reason in bad}
+    good = iter(records or [])
+    rows: list[dict[str, Any]] = []
+    for r in given:
+        if r.where in reasons:
+            rows.append({"input": r.text, "ok": False, "error": reasons[r.where], "warnings": []})
+            continue
+        problem = parse_formula(r.text).sum_problem()
+        rows.append({"input": r.text, "ok": True, "warnings": [f"{problem}; normalised to 100 at.%"] if problem else [], **next(good)})
     n_ok = sum(r["ok"] for r in rows)
     return {"rows": rows, "n_ok": n_ok, "n_failed": len(rows) - n_ok, "warnings": list(caught)}
 
 
-def _fill(rows: list[dict[str, Any]], good: list[tuple[int, Any]], values: list[dict[str, Any]]) -> None:
-    for (i, _), v in zip(good, values):
-        rows[i].update(v)
-        rows[i]["ok"] = True
-
-
 def _records(df: Any) -> list[dict[str, Any]]:
-    # the rows already hold the formula as typed and its canonical form: keep the frames' numbers only
-    return json.loads(df.reset_index(drop=True).drop(columns="formula", errors="ignore").to_json(orient="records"))
+    return json.loads(df.reset_index().to_json(orient="records"))  # the index is the canonical formula
 
 
 def predict_elastic(comps: list[Any]) -> list[dict[str, Any]]:
@@ -244,13 +224,13 @@ def predict_gfa(comps: list[Any]) -> list[dict[str, Any]]:
 
     m = load_gfa_model()
     if hasattr(m, "predict_gfa"):  # one Dmax consistent with P, as `pcids gfa` shows it
-        df = m.predict_gfa(comps).reset_index(drop=True)
+        df = m.predict_gfa(comps)
     else:
-        df = m.predict_dmax(comps).reset_index(drop=True)
+        df = m.predict_dmax(comps)
         df.insert(0, "p_bulk_glass", m.predict_proba(comps))
     df.insert(1, "bulk_glass", df["p_bulk_glass"] >= m.decision_threshold_)
     df["in_domain"] = m.domain_check(comps)
-    df["threshold_mm"] = float(m.threshold_mm)
+    df.insert(0, "threshold_mm", float(m.threshold_mm))
     return _records(df)
 
 

@@ -408,7 +408,7 @@ $("predict-form").addEventListener("submit", async (ev) => {
 });
 
 function mergeRows(p, g) {
-  const out = { formula: p.formula, ok: p.ok && g.ok, error: p.error || g.error || null, warnings: [...new Set([...(p.warnings || []), ...(g.warnings || [])])] };
+  const out = { formula: p.input, canonical: p.formula, ok: p.ok && g.ok, error: p.error || g.error || null, warnings: [...new Set([...(p.warnings || []), ...(g.warnings || [])])] };
   if (p.ok) Object.assign(out, { G: p.G, G_std: p.G_std, K: p.K, K_std: p.K_std, E: p.E, E_std: p.E_std, nu: p.nu, nu_std: p.nu_std, in_domain: p.in_domain });
   if (g.ok) Object.assign(out, { p_bulk_glass: g.p_bulk_glass, bulk_glass: g.bulk_glass, dmax_mm: g.dmax_mm, dmax_low: g.dmax_low, dmax_high: g.dmax_high, dmax_if_glass_mm: g.dmax_if_glass_mm, gfa_in_domain: g.in_domain, threshold_mm: g.threshold_mm });
   return out;
