@@ -111,7 +111,7 @@ def test_gfa_table_piped_to_a_file_is_whole(tmp_path):
     rows = [cells(ln) for ln in out.splitlines() if ln.startswith(("Pd40", "Zr41"))]
     assert [r[0] for r in rows] == ["Pd40Ni40P20", VIT1]
     assert [r[1] for r in rows] == [f"{x:.2f}" for x in p]
-    assert all(len(r) == 6 for r in rows)
+    assert all(len(r) == 7 for r in rows)  # alloy, P, verdict, Dmax, range, Dmax if glass, in domain
 
 
 DESIGN = ["design", "Ti", "Zr", "Be", "Fe", "--G", "36", "--K", "105", "-k", "3", "-q"]
