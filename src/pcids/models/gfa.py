@@ -763,7 +763,16 @@ class GFAModel(Estimator):
         check_elements(elements)
         return A, elements, comps
 
-    def _warn_domain(self, A: np.ndarray, elements: list[str], comps: list[Composition]) -> None:
+    def _typed_matrix(self, compositions: Any) -> tuple[list[Any], np.ndarray, list[str], list[Composition]]:
+        """The inputs as typed (for the frames' index) beside :meth:`_matrix`, domain checked."""
+        if isinstance(compositions, (str, Composition)):
+            compositions = [compositions]
+        typed = list(compositions["formula"] if isinstance(compositions, pd.DataFrame) else compositions)
+        A, elements, comps = self._matrix(typed)
+        self._warn_domain(A, elements, comps, stacklevel=4)
+        return typed, A, elements, comps
+
+    def _warn_domain(self, A: np.ndarray, elements: list[str], comps: list[Composition], stacklevel: int = 3) -> None:
         reasons = self._domain_reasons(A, elements)
         bad = [(c.formula, r) for c, r in zip(comps, reasons) if r]
         if bad:
@@ -773,7 +782,7 @@ class GFAModel(Estimator):
                 f"{len(bad)} of {len(comps)} compositions lie outside the GFA training data, predictions are "
                 f"extrapolations: {shown}{more}",
                 ExtrapolationWarning,
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
 
     def predict_proba(self, compositions: Any) -> np.ndarray:
@@ -791,11 +800,7 @@ class GFAModel(Estimator):
         """Predicted Dmax (mm) with a ~68 % range (``dmax_low``, ``dmax_high``), indexed by the input as
         typed, beside the canonical ``formula``."""
         self._check_fitted()
-        if isinstance(compositions, (str, Composition)):
-            compositions = [compositions]
-        compositions = list(compositions["formula"] if isinstance(compositions, pd.DataFrame) else compositions)
-        A, elements, comps = self._matrix(compositions)
-        self._warn_domain(A, elements, comps)
+        compositions, A, elements, comps = self._typed_matrix(compositions)
         log_d = self._log_dmax(self._features(A, elements))
         lo, hi = self.residual_quantiles_
         return pd.DataFrame(
@@ -843,11 +848,7 @@ class GFAModel(Estimator):
         ``dmax_if_glass_high`` (the regressor's ~68 % range).
         """
         self._check_fitted()
-        if isinstance(compositions, (str, Composition)):
-            compositions = [compositions]
-        compositions = list(compositions["formula"] if isinstance(compositions, pd.DataFrame) else compositions)
-        A, elements, comps = self._matrix(compositions)
-        self._warn_domain(A, elements, comps)
+        compositions, A, elements, comps = self._typed_matrix(compositions)
         p, d = self.predict_matrix(A, elements)
         lo, hi = self.residual_quantiles_
         return pd.DataFrame(
