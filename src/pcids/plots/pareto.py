@@ -43,7 +43,8 @@ def plot_pareto(result: Any, path: str | Path | None = None, *, ax: Any = None) 
     ax.scatter(rest[cx], rest[cy], s=4, color="0.85", label=f"other status ({len(rest):,})", zorder=1)
     grp = pool[best]
     c = grp[cz].to_numpy(dtype=float) if cz else None
-    sc = ax.scatter(grp[cx], grp[cy], s=5, c=c if cz else "0.55", cmap="viridis", alpha=0.6, zorder=2, label=f"explored, {picks['status'].iloc[0]} ({len(grp):,})")
+    colour = {"c": c, "cmap": "viridis"} if cz else {"color": "0.55"}
+    sc = ax.scatter(grp[cx], grp[cy], s=5, alpha=0.6, zorder=2, label=f"explored, {picks['status'].iloc[0]} ({len(grp):,})", **colour)
     front = grp[grp["pareto"]] if "pareto" in grp else grp.iloc[0:0]
     if len(senses) == 2:  # a 2-D front is a staircase; with more objectives its projection is not
         order = np.argsort(front[cx].to_numpy(dtype=float), kind="stable")
