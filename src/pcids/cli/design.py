@@ -14,18 +14,20 @@ LARGE_SEARCH = 10_000_000
 SCORING_RATE = 190_000
 
 
-def _keyed(items: list[str], option: str) -> dict[str, str]:
-    """``["Fe=0:10", ...]`` -> {"Fe": "0:10"}; an element given twice is refused, not the last kept."""
+def _keyed(items: list[str], option: str, expected: str | None = None, what: str = "element") -> dict[str, str]:
+    """``["Fe=0:10", ...]`` -> {"Fe": "0:10"}; a key given twice is refused, not the last kept."""
     from pcids.errors import DesignError
 
+    if expected is None:
+        expected = "ELEMENT=" + ("MIN:MAX, e.g. Fe=0:10" if option == "--bounds" else "AT%, e.g. Be=25")
     out: dict[str, str] = {}
     for item in items:
         el, sep, value = item.partition("=")
         el = el.strip()
         if not sep or not el:
-            raise DesignError(f"{option} {item!r}: expected ELEMENT={'MIN:MAX, e.g. Fe=0:10' if option == '--bounds' else 'AT%, e.g. Be=25'}")
+            raise DesignError(f"{option} {item!r}: expected {expected}")
         if el in out:
-            raise DesignError(f"{option} given twice for {el} ({el}={out[el]} and {item}); give each element once")
+            raise DesignError(f"{option} given twice for {el} ({el}={out[el]} and {item}); give each {what} once")
         out[el] = value
     return out
 
@@ -63,18 +65,13 @@ def parse_named(items: list[str], option: str) -> dict[str, float]:
     """``["Tg=700", "Dmax=5"]`` -> {"Tg": 700.0, "Dmax": 5.0}; a name given twice is refused."""
     from pcids.errors import DesignError
 
+    example = "Tg=700" if option == "--target" else "Dmax=5"
     out: dict[str, float] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise DesignError(f"{option} {item!r}: expected NAME=VALUE, e.g. {'Tg=700' if option == '--target' else 'Dmax=5'}")
-        if name in out:
-            raise DesignError(f"{option} given twice for {name} ({name}={out[name]:g} and {item}); give each once")
+    for name, value in _keyed(items, option, f"NAME=VALUE, e.g. {example}", "name").items():
         try:
             out[name] = float(value)
         except ValueError:
-            raise DesignError(f"{option} {item}: VALUE must be a number") from None
+            raise DesignError(f"{option} {name}={value}: VALUE must be a number") from None
     return out
 
 

@@ -251,6 +251,8 @@ class ObjectiveSpec:
         """One specific DesignError per bad request; ExtrapolationWarning for values beyond the data."""
         import warnings
 
+        from pcids.design.checks import check_finite
+
         for what, names in (("target", self.targets), ("constraint", [*self.at_least, *self.at_most]), ("objective", [*self.maximize, *self.minimize])):
             for n in names:
                 registry.check(n, what)
@@ -267,12 +269,7 @@ class ObjectiveSpec:
         checked: dict[str, float] = {}
         for kind, vals in (("target", self.other_targets), ("at_least", self.at_least), ("at_most", self.at_most)):
             for n, v in vals.items():
-                try:
-                    v = float(v)
-                except (TypeError, ValueError):
-                    raise DesignError(f"{kind} {n} must be a number, got {v!r}") from None
-                if not np.isfinite(v):
-                    raise DesignError(f"{kind} {n} must be finite, got {v!r}")
+                v = check_finite(f"{kind} {n}", v)
                 if n in ("Dmax", "density", "cost") and v <= 0 and kind != "at_most":
                     raise DesignError(f"{kind} {n} must be positive ({registry.unit(n)}), got {v:g}")
                 checked[f"{kind}:{n}"] = v
