@@ -131,7 +131,7 @@ def command(
     prefer: Literal["likely", "error", "closest"] = typer.Option("likely", "--prefer", help="Ranking: likely (P(targets met) x plausibility x P(GFA)), the smallest error (the paper's), or the closest to the predictor."),
     strategy: Literal["auto", "exhaustive", "global", "paper"] = typer.Option("auto", "--strategy", help="Search: auto, exhaustive (whole lattice), global (walk + exact polish), paper (predictor -> corrector, box +-SIZE)."),
     exhaustive: bool = typer.Option(False, "--exhaustive", help="Search the whole lattice (same as --strategy exhaustive)."),
-    min_distance: float = typer.Option(8.0, "--min-distance", help="Least L1 distance (at.%) between any two returned candidates."),
+    min_distance: float = typer.Option(10.0, "--min-distance", help="Least L1 distance (at.%) between any two returned candidates."),
     size: float = typer.Option(5.0, "--size", "-s", help="Corrector half-width E (at.%; the paper's E)."),
     step: float = typer.Option(1.0, "--step", "-H", help="Lattice step h (at.%; must divide 100)."),
     top_k: int = typer.Option(10, "--top-k", "-k", help="Candidates to return."),

@@ -70,7 +70,7 @@ def design(
     E: float = 5.0,
     h: float = 1.0,
     top_k: int = 10,
-    min_distance: float = 8.0,
+    min_distance: float = 10.0,
     strategy: str = "auto",
     exhaustive: bool = False,
     gfa_threshold_mm: float | None = 2.0,
@@ -85,6 +85,7 @@ def design(
     bandwidth: float | None = None,
     plausibility_weight: float | None = None,
     gfa_weight: float | None = None,
+    predictor_weight: float | None = None,
     n_random: int = 64,
     seed: int = 0,
     progress: bool = False,
@@ -139,10 +140,11 @@ def design(
     max_iterations, max_E, max_widen_candidates
         The paper strategy's recentring loop (searches, largest half-width, box budget).
     prefer : {"likely", "error", "closest"}
-        "likely": P(targets met) x plausibility x P(GFA) (docs/decisions.md); "error":
-        the smallest error (the paper's); "closest": the smallest change to the
-        predictor's composition. Candidates meeting the checks always come first.
-    bandwidth, plausibility_weight, gfa_weight : float, optional
+        "likely": P(targets met) x plausibility x P(GFA) x closeness to the predictor's
+        answer, no hard cut (docs/decisions.md); "error": the smallest error (the paper's);
+        "closest": the smallest change to the predictor's composition. These two put
+        candidates meeting the checks first.
+    bandwidth, plausibility_weight, gfa_weight, predictor_weight : float, optional
         The "likely" score's kernel width (at.%) and weights (defaults in
         :mod:`pcids.design.ranking`).
     n_random, seed : int
@@ -195,6 +197,7 @@ def design(
     bw = _ranking.BANDWIDTH if bandwidth is None else float(bandwidth)
     w_p = _ranking.PLAUSIBILITY_WEIGHT if plausibility_weight is None else float(plausibility_weight)
     w_g = _ranking.GFA_WEIGHT if gfa_weight is None else float(gfa_weight)
+    w_a = _ranking.PREDICTOR_WEIGHT if predictor_weight is None else float(predictor_weight)
     check_number("bandwidth", bw, strict=True, what=" at.%")
 
     data = load_elastic() if data is None else data
@@ -212,7 +215,9 @@ def design(
     def score_table(A: np.ndarray) -> pd.DataFrame:
         t = evaluate(A)
         t["log_density"] = plaus.log_density(A)
-        t["score"] = likelihood_score(t["p_target"], t["log_density"], t["p_gfa"], w_p, w_g)
+        to_predictor = None if A0 is None else np.abs(np.asarray(A, dtype=np.float64) - A0).sum(axis=1)
+        t["score"] = likelihood_score(t["p_target"], t["log_density"], t["p_gfa"], w_p, w_g, to_predictor, w_a)
+        t["score_free"] = t["score"] if to_predictor is None else t["score"] + w_a * to_predictor / _ranking.PREDICTOR_SCALE
         if spec.constraints:  # the constraints' joint probability, as P(targets) enters the score
             t["score"] += np.log(np.maximum(t["p_constraints"].to_numpy(), 1e-4))
         t["_s"] = status_codes(t["target_met"], t["gfa_pass"] & t["constraints_pass"])
@@ -221,8 +226,9 @@ def design(
     def key(A: np.ndarray) -> np.ndarray:
         """The ranking as one number, lower is better (the polish optimises it exactly)."""
         t = score_table(A)
-        second = -t["score"] if prefer == "likely" else t["error"]
-        return 1e3 * t["_s"].to_numpy() + second.to_numpy()
+        if prefer == "likely":
+            return -t["score"].to_numpy()
+        return 1e3 * t["_s"].to_numpy() + t["error"].to_numpy()
 
     # -- start point: the predictor (2-7 elements) --------------------------------
     A0 = None
@@ -300,7 +306,13 @@ def design(
     table.loc[(table["_s"] == 1) & table["gfa_pass"] & ~table["constraints_pass"], "status"] = STATUS_CONSTRAINTS
     table["correction_L1"] = np.abs(allA - A0).sum(axis=1) if A0 is not None else np.nan
     ranked = pareto_first(rank(table, prefer, tie), spec.senses(prefer))
-    picks, spacing = diverse_picks(ranked[elements].to_numpy(dtype=float), top_k, min_distance)
+    other = first = None
+    if prefer == "likely" and "pareto" not in ranked:  # the portfolio of the "likely" order
+        if A0 is not None:
+            other = np.lexsort((ranked["error"].to_numpy(), -ranked["score_free"].to_numpy()))
+        safe = np.flatnonzero(ranked["_s"].to_numpy() == 0)
+        first = int(safe[0]) if len(safe) else None
+    picks, spacing = diverse_picks(ranked[elements].to_numpy(dtype=float), top_k, min_distance, other=other, first=first)
     explored = ranked.drop(columns=["_s"])
     explored["picked"] = False
     explored.loc[picks, "picked"] = True
@@ -316,7 +328,7 @@ def design(
         "min_distance": min_distance, "strategy": strategy, "gfa_threshold_mm": gfa_threshold_mm,
         "gfa_probability_mm": float(gfa.threshold_mm) if gfa is not None else None, "bounds": bounds_, "fixed": fixed_,
         "max_iterations": max_iterations, "max_E": max_E, "max_widen_candidates": max_widen_candidates,
-        "tie_resolution": tie, "prefer": prefer, "bandwidth": bw, "plausibility_weight": w_p, "gfa_weight": w_g,
+        "tie_resolution": tie, "prefer": prefer, "bandwidth": bw, "plausibility_weight": w_p, "gfa_weight": w_g, "predictor_weight": w_a,
         "n_random": n_random, "seed": seed, "n_reference_alloys": int(len(R)),
         "at_least": dict(spec.at_least), "at_most": dict(spec.at_most), "maximize": list(spec.maximize),
         "minimize": list(spec.minimize), "confidence": confidence, "pareto_objectives": [list(x) for x in spec.senses(prefer)] if spec.multi else [],
