@@ -88,8 +88,10 @@ def connect(client: Any = None, scheduler: str | None = None, workers: int | Non
 
 
 class LoadModels(WorkerPlugin):
-    """Worker plugin: one thread for torch and the shipped models loaded once, when the worker starts
-    (and again on a worker the nanny restarts), so tasks carry only their systems."""
+    """Worker plugin: one BLAS/OpenMP thread per worker process (threadpoolctl; the worker's one task
+    thread is its share of the cores) and the shipped models and glass formers loaded once, when the
+    worker starts (and again on a worker the nanny restarts), so tasks carry only their systems.
+    Inference is numpy: the workers never import torch."""
 
     name = "pcids-screen-models"
 
@@ -97,12 +99,13 @@ class LoadModels(WorkerPlugin):
         self.with_gfa = with_gfa
 
     def setup(self, worker: Any) -> None:
-        import torch
+        from threadpoolctl import threadpool_limits
 
-        from pcids.screen.coarse import models
+        from pcids.screen.coarse import _glass_index, models
 
-        torch.set_num_threads(1)
+        self._limits = threadpool_limits(limits=1)  # kept for the worker's life
         models(self.with_gfa)
+        _glass_index()
 
 
 def register_models(client: Any, with_gfa: bool) -> None:
