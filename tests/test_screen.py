@@ -333,7 +333,9 @@ def test_workers_run_numpy_inference_on_one_blas_thread_without_torch(client, ba
 
         from threadpoolctl import threadpool_info
 
-        return "torch" in sys.modules, sorted({p["num_threads"] for p in threadpool_info()})
+        import dask
 
-    for torch_loaded, threads in client.run(state).values():
-        assert not torch_loaded and list(threads) == [1]
+        return "torch" in sys.modules, sorted({p["num_threads"] for p in threadpool_info()}), dask.config.get("distributed.worker.profile.enabled")
+
+    for torch_loaded, threads, profiling in client.run(state).values():
+        assert not torch_loaded and list(threads) == [1] and profiling is False  # the quiet LocalCluster's settings reached the workers
