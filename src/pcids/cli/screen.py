@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import warnings
 from pathlib import Path
 from typing import List, Optional
 
@@ -49,13 +51,16 @@ def command(
 
     targets = {k: v for k, v in {"G": G, "K": K, "E": E_target, "nu": nu}.items() if v is not None}
     try:
-        with warnings_to_stderr():
+        with warnings_to_stderr(), warnings.catch_warnings():
+            # Dask leaves sockets for the garbage collector: its ResourceWarnings say nothing about the screen
+            warnings.filterwarnings("ignore", category=ResourceWarning)
             result = screen(
                 palette, sizes, targets, tolerance=tolerance, relative=not absolute, bounds=parse_bounds(bounds),
                 step=step, gfa_threshold_mm=None if no_gfa else gfa_threshold, top=top, keep=keep, out=out,
                 resume=resume, force=force, scheduler=scheduler, workers=workers, timeout=timeout,
                 batch_points=batch_points, progress=not quiet and not json_out,
             )
+            gc.collect()
     except KeyboardInterrupt:
         where = f"; the finished batches are saved in {out}: continue with --resume" if out is not None else " (nothing saved: use --out DIR to keep partial work)"
         err_console.print(f"interrupted{where}", highlight=False)
