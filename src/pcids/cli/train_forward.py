@@ -69,10 +69,10 @@ def train_shipped_pair(
 
 
 def command(
-    data: Optional[Path] = typer.Option(None, "--data", help="Your own table (.csv, .xlsx, .parquet) of formulas and a measured property: train a model of it instead of G, K."),
-    target: Optional[str] = typer.Option(None, "--target", help="With --data: the column holding the measurements."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Your own table (.csv, .xlsx, .parquet) of formulas and a measured property: train a model of it instead of G, K.", show_default="none: the bundled G, K data"),
+    target: Optional[str] = typer.Option(None, "--target", help="With --data: the column holding the measurements.", show_default="none; required with --data"),
     name: Optional[str] = typer.Option(None, "--name", help="With --data: the property's name in tables and --model.", show_default="--target"),
-    unit: str = typer.Option("", "--unit", "--units", help="With --data: the property's unit, e.g. HV."),
+    unit: str = typer.Option("", "--unit", "--units", help="With --data: the property's unit, e.g. HV.", show_default="none"),
     formula_column: Optional[str] = typer.Option(None, "--formula-column", help="With --data: the column holding the formulas.", show_default="formula, composition or alloy"),
     duplicate_tolerance: float = typer.Option(0.1, "--duplicate-tolerance", help="With --data: repeats of a composition whose range exceeds this fraction of their median are set aside; others become their median."),
     folds: int = typer.Option(5, "--folds", help="With --data: cross-validation folds (random, and system-grouped when there are enough systems)."),
