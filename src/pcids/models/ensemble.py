@@ -314,6 +314,17 @@ def _extrapolation_reasons(
     return reasons
 
 
+def coerce_batch(compositions: Iterable[Any] | str) -> tuple[list[Any], list[Composition]]:
+    """The inputs as a list (one formula or Composition is a batch of one) and their Compositions; none is an error."""
+    if isinstance(compositions, (str, Composition)):
+        compositions = [compositions]
+    compositions = list(compositions)
+    comps = [Composition.coerce(c) for c in compositions]
+    if not comps:
+        raise PcidsError("no compositions given")
+    return compositions, comps
+
+
 def warn_outside_domain(comps: Sequence[Composition], reasons: Sequence[Sequence[str]], what: str = "prediction", stacklevel: int = 2) -> None:
     """One ExtrapolationWarning naming (up to five of) the compositions outside the domain and why."""
     bad = [f"{c.formula}: {'; '.join(r)}" for c, r in zip(comps, reasons) if r]
@@ -425,12 +436,7 @@ class ElasticModel(Estimator):
 
         from pcids.elastic import derived_with_uncertainty
 
-        if isinstance(compositions, (str, Composition)):
-            compositions = [compositions]
-        compositions = list(compositions)
-        comps = [Composition.coerce(c) for c in compositions]
-        if not comps:
-            raise PcidsError("no compositions given")
+        compositions, comps = coerce_batch(compositions)
         X = self.descriptors().transform(comps)
         reasons = self._reasons(comps, X)
         warn_outside_domain(comps, reasons)

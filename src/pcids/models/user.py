@@ -23,7 +23,7 @@ from pcids.composition import Composition, as_typed
 from pcids.descriptors import WeightedMeans
 from pcids.errors import DataError, ModelFileError, PcidsError
 from pcids.models._base import Estimator, check_is_fitted
-from pcids.models.ensemble import SHIPPED_FEATURES, ForwardEnsemble, _extrapolation_reasons, warn_outside_domain
+from pcids.models.ensemble import SHIPPED_FEATURES, ForwardEnsemble, _extrapolation_reasons, coerce_batch, warn_outside_domain
 from pcids.models.io import model_files
 
 MODEL = "pcids.PropertyModel"
@@ -136,12 +136,7 @@ class PropertyModel(Estimator):
         import pandas as pd
 
         check_is_fitted(self, "ensemble_", hint="'fit' (or PropertyModel.load)")
-        if isinstance(compositions, (str, Composition)):
-            compositions = [compositions]
-        compositions = list(compositions)
-        comps = [Composition.coerce(c) for c in compositions]
-        if not comps:
-            raise PcidsError("no compositions given")
+        compositions, comps = coerce_batch(compositions)
         X = self.descriptors().transform(comps)
         reasons = self.domain_reasons(comps, X)
         warn_outside_domain(comps, reasons, what=f"{self.name} prediction")
