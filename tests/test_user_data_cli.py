@@ -52,7 +52,7 @@ def test_bad_rows_are_reported_by_line_and_the_rest_trained(trained):
     assert err[0].startswith("Error: my hv.csv line 6: unknown element 'Xx' in 'Cu50Xx50'")
     assert "Error: my hv.csv line 10: 'Cu64Zr36': value 'n/a' is not a number" in err
     assert "Error: my hv.csv line 13: 'Cu46Zr54': no value (empty cell)" in err
-    assert "Error: my hv.csv lines 45, 46: element Pu: no property data, which the model's inputs need" in err
+    assert "Error: my hv.csv lines 45-46: element Pu: no property data, which the model's inputs need (2 rows)" in err
     assert err[-1] == "Error: 5 of 45 rows were set aside; the model was trained on the other 40 (40 compositions)"
     assert "Traceback" not in r.output
     out = r.stdout
@@ -157,6 +157,18 @@ def test_too_few_rows_is_refused_after_listing_the_bad_ones(tmp_path):
         "Error: few.csv line 10: unknown element 'Xx' in 'Cu50Xx50' at position 4", "    Cu50Xx50", "        ^",
         "Error: only 8 usable row(s) (1 set aside); at least 20 are needed to cross-validate the model and calibrate its sigma",
     ]
+
+
+def test_rows_sharing_a_reason_share_one_message_with_line_ranges():
+    from pcids.cli._train_user import _bad_rows, _span
+
+    assert _span([f"a.csv line {n}" for n in (2, 3, 4, 7, 9, 10)]) == "a.csv lines 2-4, 7, 9-10"
+    assert _span(["row 'a'", "row 'b'"]) == "rows 'a', 'b'"
+    assert _span([f"a.csv line {n}" for n in range(2, 60, 2)]).endswith("20, 22, 24 and 17 more")
+    problems = pd.DataFrame({"where": [f"a.csv line {n}" for n in (2, 3, 4, 5)], "input": ["Cu50Zr50", "Cu5Zr95", "Xx", "Cu9Zr91"],
+                             "reason": ["no value (empty cell)", "no value (empty cell)", "unknown element 'Xx'", "no value (empty cell)"]})
+    shown = [(row.where, reason) for row, reason in _bad_rows(problems)]
+    assert shown == [("a.csv lines 2-3, 5", "no value (empty cell) (3 rows)"), ("a.csv line 4", "unknown element 'Xx'")]
 
 
 def test_without_data_the_data_options_are_refused(tmp_path):

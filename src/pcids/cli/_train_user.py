@@ -60,22 +60,50 @@ def check_output_directory(directory: Path, force: bool) -> None:
         check_output_path(path, force, "--out")
 
 
+#: Reasons many rows can share (a sparse column, an element without data): one message each, the lines listed.
+SHARED_REASONS = ("element ", "no value (empty cell)")
+#: Line ranges shown in one shared message.
+MAX_RANGES = 12
+
+
+def _span(wheres: list[str]) -> str:
+    """``my.csv lines 2-40, 45`` for ``my.csv line 2`` ... (consecutive lines as a range)."""
+    if len(wheres) == 1:
+        return wheres[0]
+    head = wheres[0].rpartition(" ")[0]
+    nums = [w.rpartition(" ")[2] for w in wheres]
+    parts: list[str] = []
+    if all(n.isdigit() for n in nums):
+        values = [int(n) for n in nums]
+        start = prev = values[0]
+        for v in [*values[1:], None]:
+            if v is not None and v == prev + 1:
+                prev = v
+                continue
+            parts.append(str(start) if start == prev else f"{start}-{prev}")
+            if v is not None:
+                start = prev = v
+    else:
+        parts = nums
+    more = f" and {len(parts) - MAX_RANGES} more" if len(parts) > MAX_RANGES else ""
+    return f"{head}s {', '.join(parts[:MAX_RANGES])}{more}"
+
+
 def _bad_rows(problems: Any) -> list[tuple[Any, str]]:
-    """(Row, reason) per problem; rows refused for the same element share one message (their lines listed)."""
+    """(Row, reason) per problem, in input order; rows sharing an element or an empty cell share one message."""
     from pcids.cli._batch import Row
 
-    out: dict[str, tuple[Any, str]] = {}  # in input order (a shared element message where its first row was)
-    by_element: dict[str, list[str]] = {}
+    out: dict[str, tuple[Any, str]] = {}  # a shared message sits where its first row was
+    shared: dict[str, list[Row]] = {}
     for i, (where, text, reason) in enumerate(zip(problems["where"], problems["input"], problems["reason"])):
-        if reason.startswith("element "):
-            by_element.setdefault(reason, []).append(where)
+        if reason.startswith(SHARED_REASONS):
+            shared.setdefault(reason, []).append(Row(where, text))
             out.setdefault(reason, (None, reason))
         else:
             out[str(i)] = (Row(where, text), reason)
-    for reason, wheres in by_element.items():
-        head = wheres[0].rpartition(" ")[0]  # "my.csv line"
-        where = wheres[0] if len(wheres) == 1 else f"{head}s {', '.join(w.rpartition(' ')[2] for w in wheres)}"
-        out[reason] = (Row(where, ""), reason)
+    for reason, rows in shared.items():
+        many = len(rows) > 1
+        out[reason] = (Row(_span([r.where for r in rows]), ""), f"{reason} ({len(rows)} rows)") if many else (rows[0], reason)
     return list(out.values())
 
 
