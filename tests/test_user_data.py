@@ -50,7 +50,7 @@ def test_rows_set_aside_each_with_its_line_and_reason(tmp_path):
     assert reasons[6] == "no formula (empty cell)"
     assert reasons[7] == "value 'inf' is not finite"
     assert reasons[8].startswith("element Pu: no property data")
-    assert "conflicting repeats of Cu55Zr45 (lines 10, 11: 400, 600" in reasons[10] and reasons[10] == reasons[11]
+    assert "conflicting repeats of Cu55Zr45 (lines 10, 11: 400, 600)" in reasons[10] and reasons[10] == reasons[11]
     assert "unbalanced bracket" in reasons[12]
     assert list(problems["where"][:1]) == ["hv.csv line 3"]
     assert list(frame["formula"]) == ["Cu50Zr50"]
@@ -60,13 +60,18 @@ def test_rows_set_aside_each_with_its_line_and_reason(tmp_path):
     assert frame.attrs["formula_column"] == "Alloy" and frame.attrs["rows_read"] == 11 and frame.attrs["rows_set_aside"] == 9
 
 
-def test_duplicate_tolerance_decides_what_conflicts(tmp_path):
+def test_repeats_keep_their_agreeing_majority(tmp_path):
     path = tmp_path / "d.csv"
-    path.write_text("formula,y\nCu55Zr45,400\nCu55Zr45,600\nCu55Zr45,420\n")
+    path.write_text("formula,y\nCu55Zr45,400\nCu55Zr45,600\nCu55Zr45,420\nCu50Zr50,300\nCu50Zr50,500\n")
     frame, problems = read_property_table(path, "y", duplicate_tolerance=1.0)
-    assert problems.empty and frame["y"].tolist() == [420.0]  # median of the three
+    assert problems.empty and frame["y"].tolist() == [420.0, 400.0]  # the medians
     frame, problems = read_property_table(path, "y")
-    assert frame.empty and len(problems) == 3
+    # 400 and 420 lie within 10 % of the median 420: they are kept (median 410), 600 is an outlier;
+    # 300 and 500 are both 100 from their median: no majority, both set aside
+    assert frame["formula"].tolist() == ["Cu55Zr45"] and frame["y"].tolist() == [410.0] and frame["lines"][0] == [2, 4]
+    assert problems["line"].tolist() == [3, 5, 6]
+    assert problems["reason"][0].startswith("600 disagrees with the other repeats of Cu55Zr45 (lines 2, 3, 4: 400, 600, 420)")
+    assert problems["reason"][1].startswith("conflicting repeats of Cu50Zr50 (lines 5, 6: 300, 500): fewer than half")
 
 
 def test_columns_are_found_or_named_in_one_clear_error(tmp_path):

@@ -27,7 +27,7 @@ from pcids.errors import DataError, PcidsError
 
 #: Columns taken as the formulas when none is named (case-insensitive), in this order of preference.
 FORMULA_COLUMNS: tuple[str, ...] = ("formula", "composition", "alloy")
-#: Repeats of one composition whose range exceeds this fraction of their median conflict (all set aside).
+#: Repeats of one composition farther than this fraction of |median| from their median are outliers.
 DUPLICATE_TOLERANCE = 0.10
 #: File suffixes read, and by what.
 READERS: dict[str, str] = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "excel", ".xls": "excel", ".parquet": "parquet"}
@@ -201,8 +201,9 @@ def read_property_table(
     formula_column : str, optional
         The column holding the formulas (default: the one named formula, composition or alloy).
     duplicate_tolerance : float
-        Repeats of a composition are merged to their median when their range is at most this
-        fraction of the median's magnitude; otherwise every repeat is set aside as conflicting.
+        Repeats of a composition become the median of those within this fraction of the median's
+        magnitude of it, when they are at least half; the others are set aside as outliers. When
+        fewer than half agree, every repeat is set aside as conflicting.
     features : sequence of str, optional
         The weighted means the model will use (default: the shipped forward models' inputs);
         a row with an element lacking their data is set aside.
@@ -268,6 +269,8 @@ def read_property_table(
 
 
 def _merge_repeats(kept: list[tuple[_Row, Composition, float]], tolerance: float, problems: dict[_Row, str]) -> list[dict[str, Any]]:
+    """One record per composition: the median of the repeats within ``tolerance`` x |median| of the median
+    when they are at least half; the others are outliers, set aside. Fewer than half agreeing: all set aside."""
     groups: dict[str, list[tuple[_Row, Composition, float]]] = {}
     for item in kept:
         groups.setdefault(item[1].formula, []).append(item)
@@ -275,26 +278,27 @@ def _merge_repeats(kept: list[tuple[_Row, Composition, float]], tolerance: float
     for key, items in groups.items():
         values = [v for _, _, v in items]
         median = float(statistics.median(values))
-        spread = max(values) - min(values)
-        if len(items) > 1 and spread > tolerance * abs(median):
-            unit = items[0][0].where.rsplit(" ", 2)[-2] if items[0][0].line is not None else "row"
-            lines = f"{unit}s " + ", ".join(r.where.rsplit(" ", 1)[-1] for r, _, _ in items)
-            shown = ", ".join(f"{v:g}" for v in values)
-            for r, _, _ in items:
-                problems[r] = (
-                    f"conflicting repeats of {key} ({lines}: {shown}; range {spread:g} > "
-                    f"{tolerance:g} x |median {median:g}|); all set aside"
-                )
-            continue
-        first = items[0]
+        near = [it for it in items if abs(it[2] - median) <= tolerance * abs(median)]
+        if len(near) < len(items):
+            first = items[0][0]
+            unit = first.where.rsplit(" ", 2)[-2] if first.line is not None else "row"
+            said = f"repeats of {key} ({unit}s {', '.join(r.where.rsplit(' ', 1)[-1] for r, _, _ in items)}: {', '.join(f'{v:g}' for v in values)})"
+            agree = 2 * len(near) >= len(items)
+            for r, _, v in items:
+                if not agree:
+                    problems[r] = f"conflicting {said}: fewer than half lie within {tolerance:g} x |median {median:g}| of it; all set aside"
+                elif not any(r is n[0] for n in near):
+                    problems[r] = f"{v:g} disagrees with the other {said}: more than {tolerance:g} x |median {median:g}| away; set aside"
+            if not agree:
+                continue
         records.append(
             {
                 "formula": key,
-                "input": first[0].text,
-                "value": median,
-                "n_repeats": len(items),
-                "lines": [r.line for r, _, _ in items],
-                "system": first[1].system,
+                "input": near[0][0].text,
+                "value": float(statistics.median(v for _, _, v in near)),
+                "n_repeats": len(near),
+                "lines": [r.line for r, _, _ in near],
+                "system": near[0][1].system,
             }
         )
     return records

@@ -202,7 +202,10 @@ def fit_property_model(
         "rows_set_aside": attrs.get("rows_set_aside", 0),
         "n_rows": n,
         "n_systems": len({c.system for c in comps}),
-        "duplicate_rule": f"repeats merged to their median; range > {attrs.get('duplicate_tolerance', 0.1):g} x |median| set aside",
+        "duplicate_rule": (
+            f"repeats -> median of those within {attrs.get('duplicate_tolerance', 0.1):g} x |median| of the median (the others set aside); "
+            "all set aside when fewer than half agree"
+        ),
         "seed": seed,
         "cv": report,
     }

@@ -74,7 +74,7 @@ def command(
     name: Optional[str] = typer.Option(None, "--name", help="With --data: the property's name in tables and --model.", show_default="--target"),
     unit: str = typer.Option("", "--unit", "--units", help="With --data: the property's unit, e.g. HV.", show_default="none"),
     formula_column: Optional[str] = typer.Option(None, "--formula-column", help="With --data: the column holding the formulas.", show_default="formula, composition or alloy"),
-    duplicate_tolerance: float = typer.Option(0.1, "--duplicate-tolerance", help="With --data: repeats of a composition whose range exceeds this fraction of their median are set aside; others become their median."),
+    duplicate_tolerance: float = typer.Option(0.1, "--duplicate-tolerance", help="With --data: repeats of a composition farther than this fraction of |median| from their median are set aside; the rest become their median (all are set aside when fewer than half agree)."),
     folds: int = typer.Option(5, "--folds", help="With --data: cross-validation folds (random, and system-grouped when there are enough systems)."),
     json_out: bool = typer.Option(False, "--json", help="With --data: print the figures as JSON."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="File stem to write <stem>_G/_K .npz/.json; with --data, the model directory.", show_default="the shipped models in the package; with --data, ./<name>_model"),
