@@ -1,4 +1,4 @@
-"""A user's own table: reading, validation, the fitted PropertyModel and its files (library level)."""
+"""A user's own table: reading, validation, the fitted UserPropertyModel and its files (library level)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pcids import Composition, fit_property_model, load_property_model, read_property_table
+from pcids import Composition, fit_property_model, load_user_model, read_property_table
 from pcids.datasets import load_elastic
 from pcids.errors import DataError, ExtrapolationWarning, ModelFileError
 from pcids.models.ensemble import ForwardEnsemble
-from pcids.models.user import PropertyModel, check_property_name
+from pcids.models.user import UserPropertyModel, check_property_name
 
 TINY = dict(n_members=2, epochs=30, hidden_layer_sizes=(8,), calibration_folds=2)
 
@@ -183,11 +183,11 @@ def test_predict_matrix_agrees_with_predict_and_survives_save_load(fitted, tmp_p
     assert path == tmp_path / "hv" / "model.json"
     with pytest.raises(ModelFileError, match="already exists"):
         m.save(tmp_path / "hv")
-    again = load_property_model(tmp_path / "hv")
+    again = load_user_model(tmp_path / "hv")
     assert (again.name, again.unit) == ("HV", "HV")
     np.testing.assert_array_equal(again.predict_matrix(A, els)[0], mean)
     meta = json.loads(path.read_text())
-    assert meta["model"] == "pcids.PropertyModel" and meta["cv"]["random"]["model"]["mae"] == m.cv_["random"]["model"]["mae"]
+    assert meta["model"] == "pcids.UserPropertyModel" and meta["cv"]["random"]["model"]["mae"] == m.cv_["random"]["model"]["mae"]
     # a loaded model saves again without carrying stale file fields
     again.save(tmp_path / "copy")
     assert (tmp_path / "copy" / "model.npz").read_bytes() == (tmp_path / "hv" / "model.npz").read_bytes()
@@ -195,30 +195,30 @@ def test_predict_matrix_agrees_with_predict_and_survives_save_load(fitted, tmp_p
 
 def test_bad_model_directories_are_one_clear_error(fitted, tmp_path):
     with pytest.raises(ModelFileError, match="not found"):
-        PropertyModel.load(tmp_path / "nothing")
+        UserPropertyModel.load(tmp_path / "nothing")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelFileError, match="holds no model.json"):
-        PropertyModel.load(tmp_path / "empty")
+        UserPropertyModel.load(tmp_path / "empty")
     d = tmp_path / "m"
     fitted.save(d)
     npz = d / "model.npz"
     npz.write_bytes(npz.read_bytes()[:-10])
     with pytest.raises(ModelFileError, match="corrupted or truncated"):
-        PropertyModel.load(d)
+        UserPropertyModel.load(d)
     fitted.save(d, overwrite=True)
     meta = json.loads((d / "model.json").read_text())
     (d / "model.json").write_text(json.dumps({**meta, "pcids_version": "99.0.0"}))
     with pytest.raises(ModelFileError, match="saved by pcids 99.0.0, newer than this pcids"):
-        PropertyModel.load(d)
+        UserPropertyModel.load(d)
     (d / "model.json").write_text("{not json")
     with pytest.raises(ModelFileError, match="not valid JSON"):
-        PropertyModel.load(d)
+        UserPropertyModel.load(d)
     # a plain ensemble (as the shipped G, K files) is not a user's property model
     ens = ForwardEnsemble(n_members=2, epochs=5, hidden_layer_sizes=(4,), calibration_folds=0)
     X = np.random.default_rng(0).normal(size=(10, 5))
     ens.fit(X, X[:, 0]).save(tmp_path / "plain" / "model")
     with pytest.raises(ModelFileError, match="not saved by `pcids train forward --data`"):
-        PropertyModel.load(tmp_path / "plain")
+        UserPropertyModel.load(tmp_path / "plain")
 
 
 def test_same_seed_same_model():

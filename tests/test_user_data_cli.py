@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pcids import __version__, load_elastic_model, load_property_model
+from pcids import __version__, load_elastic_model, load_user_model
 from pcids.cli import app
 from pcids.datasets import load_elastic
 
@@ -82,7 +82,7 @@ def test_the_model_directory_records_where_it_came_from(trained):
 
 def test_predict_with_the_users_model_adds_its_column(trained):
     out = trained["out"]
-    model = load_property_model(out)
+    model = load_user_model(out)
     formulas = ["Zr41.2Ti13.8Cu12.5Ni10Be22.5", "Cu50Zr50"]
     r = runner.invoke(app, ["predict", *formulas, "--model", f"hardness={out}", "--json"])
     assert r.exit_code == 0, r.output
@@ -106,8 +106,8 @@ def test_predict_with_the_users_model_adds_its_column(trained):
 def test_reloading_gives_identical_predictions_and_force_retrains_the_same(trained):
     out, args = trained["out"], trained["args"]
     A = np.array([[50.0, 50.0], [64.0, 36.0]])
-    before = load_property_model(out).predict_matrix(A, ["Cu", "Zr"])
-    np.testing.assert_array_equal(load_property_model(out).predict_matrix(A, ["Cu", "Zr"])[0], before[0])
+    before = load_user_model(out).predict_matrix(A, ["Cu", "Zr"])
+    np.testing.assert_array_equal(load_user_model(out).predict_matrix(A, ["Cu", "Zr"])[0], before[0])
     weights = (out / "model.npz").read_bytes()
     refused = runner.invoke(app, args)
     assert refused.exit_code == 1 and "--force" in refused.stderr and "training" not in refused.stderr

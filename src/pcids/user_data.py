@@ -5,7 +5,7 @@ came from (``my.csv line 5``, ``my.xlsx row 7``) and why, the way ``pcids
 predict`` reports a batch; the usable rows come back one per composition.
 Repeats of one composition are merged by the rule in docs/decisions.md ("Your
 own data: repeats ..."). Fitting and cross-validation are in
-:mod:`pcids.user_fit`; the fitted model is :class:`pcids.models.user.PropertyModel`.
+:mod:`pcids.user_fit`; the fitted model is :class:`pcids.models.user.UserPropertyModel`.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import pandas as pd
 
 from pcids.composition import Composition
 from pcids.errors import DataError
-from pcids.models.user import PropertyModel, check_property_name
+from pcids.models.user import UserPropertyModel, check_property_name
 
 #: Fewer usable rows than this is refused: 5-fold CV then tests on 4 alloys per fold.
 MIN_ROWS = 20
@@ -62,7 +62,7 @@ def _splits(systems: Sequence[str], folds: int, seed: int) -> dict[str, list[tup
 
 
 def cross_validate_property(
-    template: PropertyModel,
+    template: UserPropertyModel,
     compositions: Sequence[Composition | str],
     y: Sequence[float],
     folds: int = 5,
@@ -144,7 +144,7 @@ def fit_property_model(
     cv_folds: int = 5,
     min_rows: int = MIN_ROWS,
     progress: Callable[[int], Any] | None = None,
-) -> PropertyModel:
+) -> UserPropertyModel:
     """Cross-validate, then fit, a deep ensemble for one measured property; returns the fitted model.
 
     Parameters
@@ -164,7 +164,7 @@ def fit_property_model(
         Fewer usable rows are refused (default :data:`MIN_ROWS`).
 
     The model's ``cv_`` holds the figures (see :func:`cross_validate_property`), ``cv_predictions_``
-    the out-of-fold predictions, and ``metadata_`` what :meth:`PropertyModel.save` records:
+    the out-of-fold predictions, and ``metadata_`` what :meth:`UserPropertyModel.save` records:
     data file and sha256, columns, unit, seed, rows, the CV figures.
     """
     from pcids.models.ensemble import ForwardEnsemble
@@ -188,7 +188,7 @@ def fit_property_model(
         ens.set_params(epochs=epochs)
     if hidden_layer_sizes is not None:
         ens.set_params(hidden_layer_sizes=tuple(hidden_layer_sizes))
-    template = PropertyModel(name=name, unit=unit, ensemble=ens)
+    template = UserPropertyModel(name=name, unit=unit, ensemble=ens)
     comps = [Composition.from_formula(f) for f in frame["formula"]]
     report, preds = cross_validate_property(template, comps, y, cv_folds, seed, progress) if cv_folds else ({}, None)
     model = template.fit(comps, y, progress=progress)

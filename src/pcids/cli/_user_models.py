@@ -31,13 +31,13 @@ def parse_model_spec(spec: str) -> tuple[str | None, Path]:
 def load_user_models(specs: Sequence[str] | None) -> list[Any]:
     """The PropertyModels of the ``--model`` options, each under its NAME; a bad name or directory is one clear error."""
     from pcids.errors import PcidsError
-    from pcids.models.user import PropertyModel, check_property_name
+    from pcids.models.user import UserPropertyModel, check_property_name
 
     models: list[Any] = []
     seen: dict[str, str] = {}
     for spec in specs or []:
         name, directory = parse_model_spec(spec)
-        model = PropertyModel.load(directory)
+        model = UserPropertyModel.load(directory)
         if name is not None:
             model.name = check_property_name(name)
         if model.name in seen:

@@ -26,15 +26,21 @@ from pcids.models._base import Estimator, check_is_fitted
 from pcids.models.ensemble import SHIPPED_FEATURES, ForwardEnsemble, _extrapolation_reasons, coerce_batch, warn_outside_domain
 from pcids.models.io import model_files
 
-MODEL = "pcids.PropertyModel"
+MODEL = "pcids.UserPropertyModel"
 #: The files of a saved model inside its directory: ``model.npz`` and ``model.json``.
 STEM = "model"
-#: Names a user's property may not take: what pcids predicts or designs for itself
-#: (elastic moduli, characteristic temperatures, GFA, density, cost) and its table columns.
-RESERVED_NAMES: tuple[str, ...] = (
-    "G", "K", "E", "nu", "Tg", "Tx", "Tl", "dTx", "Trg", "gamma", "Dmax", "Dmax_if_glass", "p_gfa", "density", "cost",
-    "formula", "input", "in_domain", "error",
-)
+#: Names a user's property may not take besides :data:`pcids.models.properties.PROPERTIES`: what
+#: design also scores (GFA, density, cost) and the columns of pcids's tables.
+OTHER_RESERVED: tuple[str, ...] = ("Dmax", "Dmax_if_glass", "p_gfa", "density", "cost", "formula", "input", "in_domain", "error")
+
+
+def reserved_names() -> tuple[str, ...]:
+    """Every name a user's property may not take (compared case-insensitively)."""
+    from pcids.models.properties import PROPERTIES
+
+    return (*PROPERTIES, *OTHER_RESERVED)
+
+
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 #: Metadata keys the saved files write themselves (never carried over from a loaded model's metadata_).
 _FILE_KEYS = frozenset({"format_version", "pcids_version", "numpy_version", "python_version", "weights_sha256", "kind",
@@ -45,7 +51,7 @@ def check_property_name(name: Any) -> str:
     """A user's property name: an identifier (it becomes a column and a ``NAME=VALUE`` key) that is not a shipped one."""
     if not isinstance(name, str) or not _NAME.match(name):
         raise DataError(f"property name {name!r} must start with a letter and hold only letters, digits and _ (e.g. HV, hardness)")
-    clash = [r for r in RESERVED_NAMES if r.lower() == name.lower()]
+    clash = [r for r in reserved_names() if r.lower() == name.lower()]
     if clash:
         raise DataError(f"property name {name!r} clashes with pcids's own {clash[0]!r}; choose another name, e.g. {name}_measured")
     return name
@@ -55,13 +61,13 @@ def _version(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in re.findall(r"\d+", text.split("+")[0])[:3])
 
 
-class PropertyModel(Estimator):
+class UserPropertyModel(Estimator):
     """Compositions -> one property with a calibrated sigma (a deep ensemble on weighted means).
 
     Parameters
     ----------
     name : str
-        The property (a column name: ``hardness``); not one of :data:`RESERVED_NAMES`.
+        The property (a column name: ``hardness``); not one of :func:`reserved_names`.
     unit : str
         Its unit, for tables (``HV``); may be empty.
     ensemble : ForwardEnsemble or None
@@ -76,7 +82,7 @@ class PropertyModel(Estimator):
         self.ensemble = ensemble
         self.features = features
 
-    def fit(self, compositions: Iterable[Any], y: Any, progress: Any = None) -> PropertyModel:
+    def fit(self, compositions: Iterable[Any], y: Any, progress: Any = None) -> UserPropertyModel:
         """``compositions``: formulas or Compositions; ``y``: array-like (n,) of finite values."""
         from sklearn.base import clone
 
@@ -109,7 +115,7 @@ class PropertyModel(Estimator):
 
         The design engine's fast path: numpy only, no parsing, no warnings.
         """
-        check_is_fitted(self, "ensemble_", hint="'fit' (or PropertyModel.load)")
+        check_is_fitted(self, "ensemble_", hint="'fit' (or UserPropertyModel.load)")
         A = np.asarray(A, dtype=np.float64)
         if A.ndim != 2 or A.shape[1] != len(elements):
             raise PcidsError(f"A must have shape (n, {len(elements)}) for elements {list(elements)}, got {A.shape}")
@@ -135,7 +141,7 @@ class PropertyModel(Estimator):
         """
         import pandas as pd
 
-        check_is_fitted(self, "ensemble_", hint="'fit' (or PropertyModel.load)")
+        check_is_fitted(self, "ensemble_", hint="'fit' (or UserPropertyModel.load)")
         compositions, comps = coerce_batch(compositions)
         X = self.descriptors().transform(comps)
         reasons = self.domain_reasons(comps, X)
@@ -175,7 +181,7 @@ class PropertyModel(Estimator):
         return self.ensemble_.save(directory / STEM, overwrite=overwrite, **extra)
 
     @classmethod
-    def load(cls, directory: str | Path) -> PropertyModel:
+    def load(cls, directory: str | Path) -> UserPropertyModel:
         """Load a model saved by :meth:`save` (a directory, or its model.json); any defect is a ModelFileError."""
         from pcids import __version__
 
@@ -216,6 +222,6 @@ class PropertyModel(Estimator):
         return model
 
 
-def load_property_model(directory: str | Path) -> PropertyModel:
-    """A user's model saved by ``pcids train forward --data ... --out DIR`` (or :meth:`PropertyModel.save`)."""
-    return PropertyModel.load(directory)
+def load_user_model(directory: str | Path) -> UserPropertyModel:
+    """A user's model saved by ``pcids train forward --data ... --out DIR`` (or :meth:`UserPropertyModel.save`)."""
+    return UserPropertyModel.load(directory)
