@@ -166,7 +166,10 @@ def test_fit_reports_cv_beside_baselines_and_records_provenance(fitted):
 
 
 def test_predict_matrix_agrees_with_predict_and_survives_save_load(fitted, tmp_path):
+    from pcids.models.properties import PropertyPredictor
+
     m = fitted
+    assert isinstance(m, PropertyPredictor)  # what design, screen and the CLI consume
     formulas = ["Cu50Zr50", "Zr41.2Ti13.8Cu12.5Ni10Be22.5", "Sr60Mg18Zn22"]
     df = m.predict(formulas)
     assert list(df.index) == formulas and df["formula"].iloc[1] == "Zr41.2Be22.5Ti13.8Cu12.5Ni10"
