@@ -32,7 +32,8 @@ def data():
 
 @pytest.fixture(scope="module")
 def tiny(data):
-    return PropertyModel(target="Tg", n_estimators=20, calibration_folds=3, seed=0).fit(data["formula"], data["Tg"])
+    # random calibration folds: six systems this far apart (Ca-Cu-Mg against Zr-Cu) make grouped folds bimodal
+    return PropertyModel(target="Tg", n_estimators=20, calibration_folds=3, calibration="random", seed=0).fit(data["formula"], data["Tg"])
 
 
 def test_fit_predict_save_load_round_trip(tiny, data, tmp_path):
@@ -56,7 +57,7 @@ def test_fit_predict_save_load_round_trip(tiny, data, tmp_path):
 
 
 def test_same_seed_same_numbers(data, tiny):
-    again = PropertyModel(target="Tg", n_estimators=20, calibration_folds=3, seed=0).fit(data["formula"], data["Tg"])
+    again = PropertyModel(target="Tg", n_estimators=20, calibration_folds=3, calibration="random", seed=0).fit(data["formula"], data["Tg"])
     X = ["Cu47Zr45Al8", "Zr60Cu20Ni10Al10"]
     np.testing.assert_allclose(again.predict(X, return_std=True), tiny.predict(X, return_std=True), rtol=1e-6)
 
@@ -92,6 +93,11 @@ def test_bad_parameters_and_data_are_clear_errors(data):
         PropertyModel(n_estimators=5).fit(data["formula"][:5], data["Tg"][:5])
     with pytest.raises(PcidsError, match="3 compositions but 2 values"):
         PropertyModel(n_estimators=5).fit(data["formula"][:3], data["Tg"][:2])
+    one_system = data[data["system"] == "Al-Cu-Zr"]
+    with pytest.raises(PcidsError, match="needs at least 5 alloy systems, got 1"):
+        PropertyModel(n_estimators=5).fit(one_system["formula"], one_system["Tg"])
+    with pytest.raises(PcidsError, match="calibration must be one of"):
+        PropertyModel(calibration="bootstrap").fit(data["formula"], data["Tg"])
 
 
 def test_sigma_is_calibrated_out_of_fold(tiny):
@@ -105,7 +111,7 @@ def test_sigma_is_calibrated_out_of_fold(tiny):
 
 def test_sigma_grows_away_from_the_data(tiny):
     _, near = tiny.predict(["Cu46Zr46Al8"], return_std=True)
-    with pytest.warns(Warning, match="never seen"):
+    with pytest.warns(Warning, match="Ni40Pd40P20: Pd never seen in training Tg; P never seen in training Tg"):
         _, far = tiny.predict(["Pd40Ni40P20"], return_std=True)
     assert far[0] > near[0]
 
@@ -147,7 +153,7 @@ def test_derived_quantities_and_their_sigma():
 
 
 def test_residual_correlation_is_a_correlation_matrix(data):
-    models = {t: PropertyModel(target=t, n_estimators=10, calibration_folds=3).fit(data["formula"], data[t]) for t in ("Tg", "Tx", "Tl")}
+    models = {t: PropertyModel(target=t, n_estimators=10, calibration_folds=3, calibration="random").fit(data["formula"], data[t]) for t in ("Tg", "Tx", "Tl")}
     R = residual_correlation(models)
     assert R.shape == (3, 3)
     np.testing.assert_allclose(np.diag(R), 1.0)
@@ -180,6 +186,7 @@ def test_loader_returns_every_shipped_property_behind_one_interface():
         np.testing.assert_allclose(mean, table[name].to_numpy(), rtol=1e-4)
         np.testing.assert_allclose(std, table[f"{name}_std"].to_numpy(), rtol=1e-4)
     assert list(load_property_models(["Tg", "G"])) == ["G", "Tg"]
+    assert list(predict_properties(["Cu50Zr50"], ["Tg", "G"]).columns) == ["formula", "Tg", "Tg_std", "G", "G_std", "in_domain"]
 
 
 def test_shipped_models_are_sane_on_known_alloys():
@@ -204,6 +211,9 @@ def test_shipped_files_record_data_seed_and_cv_figures():
         assert meta["seed"] == 0
         assert {"mae", "r2", "coverage_1sigma", "coverage_2sigma"} <= set(meta["cv_random_5fold"])
         assert {"mae", "r2"} <= set(meta["cv_grouped_5fold"])
+        # sigma fitted on system-grouped folds: about 95 % of those held-out alloys within 1.96 sigma
+        assert 0.88 <= meta["oof_metrics"]["coverage_2sigma"] <= 0.99, t
+        assert m.calibration == "grouped"
 
 
 def test_train_properties_through_the_real_cli(tmp_path):

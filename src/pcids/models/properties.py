@@ -40,6 +40,7 @@ SHIPPED_STEM = "property"
 TEMPERATURES: tuple[str, ...] = ("Tg", "Tx", "Tl")
 ELASTIC: tuple[str, ...] = ("G", "K", "E", "nu")
 FAMILIES: tuple[str, ...] = ("extra_trees",)
+CALIBRATIONS: tuple[str, ...] = ("grouped", "random")
 
 #: name -> unit, description, kind ("model": a fitted model; "derived": computed from others, with inputs).
 PROPERTIES: dict[str, dict[str, Any]] = {
@@ -56,7 +57,7 @@ PROPERTIES: dict[str, dict[str, Any]] = {
 }
 
 #: The shipped hyperparameters (chosen on seeds 1 / 2: docs/decisions.md, "Characteristic temperatures: ...").
-SHIPPED_HYPERPARAMETERS: dict[str, Any] = {"n_estimators": 100, "max_features": 0.5, "min_samples_leaf": 1}
+SHIPPED_HYPERPARAMETERS: dict[str, Any] = {"n_estimators": 100, "max_features": 0.5, "min_samples_leaf": 1, "ground_state": True}
 SIGMA_FLOOR = 1e-9
 _OOF_ARRAYS = ("mean", "residual", "std")
 
@@ -119,6 +120,9 @@ class PropertyModel(Regressor):
         Add the Magpie ground-state statistics to the descriptors.
     calibration_folds : int
         Folds of the out-of-fold run that fits sigma (0: the raw spread of the trees).
+    calibration : {"grouped", "random"}
+        Those folds hold out whole alloy systems (the default: sigma then also
+        answers for systems the model has not seen), or are shuffled at random.
     seed : int
         Seeds the trees and the calibration folds.
     """
@@ -131,8 +135,9 @@ class PropertyModel(Regressor):
         n_estimators: int = SHIPPED_HYPERPARAMETERS["n_estimators"],
         max_features: float = SHIPPED_HYPERPARAMETERS["max_features"],
         min_samples_leaf: int = SHIPPED_HYPERPARAMETERS["min_samples_leaf"],
-        ground_state: bool = False,
+        ground_state: bool = SHIPPED_HYPERPARAMETERS["ground_state"],
         calibration_folds: int = 5,
+        calibration: str = "grouped",
         seed: int = 0,
     ):
         self.target = target
@@ -143,6 +148,7 @@ class PropertyModel(Regressor):
         self.min_samples_leaf = min_samples_leaf
         self.ground_state = ground_state
         self.calibration_folds = calibration_folds
+        self.calibration = calibration
         self.seed = seed
 
     @property
@@ -157,6 +163,8 @@ class PropertyModel(Regressor):
             raise DataError(f"n_estimators must be an integer >= 2 (a spread needs two trees), got {self.n_estimators!r}")
         if not (self.calibration_folds == 0 or (isinstance(self.calibration_folds, (int, np.integer)) and self.calibration_folds >= 2)):
             raise DataError(f"calibration_folds must be 0 or an integer >= 2, got {self.calibration_folds!r}")
+        if self.calibration not in CALIBRATIONS:
+            raise DataError(f"calibration must be one of {CALIBRATIONS}, got {self.calibration!r}")
 
     def _featurizer(self, elements: Sequence[str]) -> Any:
         from pcids.models._gfa_features import GFADescriptors
@@ -179,7 +187,7 @@ class PropertyModel(Regressor):
 
     def fit(self, compositions: Iterable[Any], y: Any) -> PropertyModel:
         """Fit on compositions (formulas or Composition) and the measured values (NaN rows are dropped)."""
-        from pcids.evaluation import regression_metrics, repeated_kfold
+        from pcids.evaluation import grouped_kfold, regression_metrics, repeated_kfold
 
         self._check_params()
         comps = [Composition.coerce(c) for c in compositions]
@@ -201,7 +209,11 @@ class PropertyModel(Regressor):
         if self.calibration_folds:
             mean = np.empty(len(y))
             spread = np.empty(len(y))
-            for tr, te in repeated_kfold(len(y), int(self.calibration_folds), 1, seed=int(self.seed)):
+            k, seed = int(self.calibration_folds), int(self.seed)
+            if self.calibration == "grouped" and len({c.system for c in comps}) < k:
+                raise DataError(f"calibration='grouped' needs at least {k} alloy systems, got {len({c.system for c in comps})}")
+            folds = repeated_kfold(len(y), k, 1, seed=seed) if self.calibration == "random" else grouped_kfold([c.system for c in comps], k, seed)
+            for tr, te in folds:
                 mean[te], spread[te] = _mean_spread(self._fit_forest(X[tr], y[tr]), X[te])
             self.sigma_params_ = fit_sigma(y - mean, spread)
             sigma = self._sigma(spread)
@@ -251,17 +263,19 @@ class PropertyModel(Regressor):
         mean, std = self.predict_matrix(_matrix(comps, elements), elements)
         return (mean, std) if return_std else mean
 
-    def domain_reasons(self, compositions: Iterable[Any]) -> list[list[str]]:
-        """Per composition, why it lies outside what the model saw (empty list: inside)."""
+    def unseen_elements(self, compositions: Iterable[Any]) -> list[list[str]]:
+        """Per composition, its elements the model never saw in training."""
         check_is_fitted(self, "forest_")
         seen = set(self.elements_)
-        return [[f"{e} never seen in training {self.name}" for e in Composition.coerce(c).elements if e not in seen] for c in compositions]
+        return [[e for e in Composition.coerce(c).elements if e not in seen] for c in compositions]
+
+    def domain_reasons(self, compositions: Iterable[Any]) -> list[list[str]]:
+        """Per composition, why it lies outside what the model saw (empty list: inside)."""
+        return [[f"{e} never seen in training {self.name}" for e in u] for u in self.unseen_elements(compositions)]
 
     def _warn_domain(self, comps: Sequence[Composition]) -> None:
-        bad = [f"{c.formula}: {'; '.join(r)}" for c, r in zip(comps, self.domain_reasons(comps)) if r]
-        if bad:
-            more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
-            warnings.warn(f"{self.name} prediction outside the training domain, treat with caution: " + " | ".join(bad[:5]) + more, ExtrapolationWarning, stacklevel=3)
+        warn_unseen(comps, {self.name: self.unseen_elements(comps)}, stacklevel=4)
+
 
     # ------------------------------------------------------------ save/load
     def save(self, path: str | Path, overwrite: bool = False, **metadata: Any) -> Path:
@@ -317,6 +331,23 @@ class PropertyModel(Regressor):
         model.oof_ = _read_oof(meta.get("oof_formulas"), state, path)
         model.metadata_ = meta
         return model
+
+
+def warn_unseen(comps: Sequence[Composition], unseen: dict[str, list[list[str]]], stacklevel: int = 2) -> None:
+    """One ExtrapolationWarning naming each composition with elements some of the models
+    (``unseen``: model name -> unseen elements per composition) never saw."""
+    bad = []
+    for i, c in enumerate(comps):
+        per_el: dict[str, list[str]] = {}
+        for name, rows in unseen.items():
+            for e in rows[i]:
+                per_el.setdefault(e, []).append(name)
+        if per_el:
+            bad.append(f"{c.formula}: " + "; ".join(f"{e} never seen in training {', '.join(names)}" for e, names in per_el.items()))
+    if bad:
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        which = ", ".join(unseen)
+        warnings.warn(f"{which} prediction outside the training domain, treat with caution: " + " | ".join(bad[:5]) + more, ExtrapolationWarning, stacklevel=stacklevel)
 
 
 def _read_oof(formulas: Any, state: dict[str, np.ndarray], path: str | Path) -> dict[str, Any] | None:
@@ -578,7 +609,7 @@ def train_temperature_models(
 
 def predict_properties(compositions: Iterable[Any] | str, names: Sequence[str] | str | None = None) -> Any:
     """DataFrame indexed by the input as typed: ``formula``, then ``<name>`` and ``<name>_std`` per
-    property (order of :data:`PROPERTIES`; all for None), and ``in_domain``.
+    property (in the order given; all of :data:`PROPERTIES`, in its order, for None), and ``in_domain``.
 
     G, K, E, nu are exactly :meth:`ElasticModel.predict`'s; the temperatures and
     their derived quantities come from the shipped :class:`PropertyModel` files.
@@ -608,17 +639,20 @@ def predict_properties(compositions: Iterable[Any] | str, names: Sequence[str] |
         models = load_temperature_models()
         derived_wanted = any(n in _DERIVED_T for n in temps)
         needed = TEMPERATURES if derived_wanted else [t for t in TEMPERATURES if t in temps]
-        values = {t: models[t].predict(comps, return_std=True) for t in needed}
+        unseen = {t: models[t].unseen_elements(comps) for t in needed}
+        warn_unseen(comps, unseen, stacklevel=2)
+        with warnings.catch_warnings():  # said once above for all three
+            warnings.simplefilter("ignore", ExtrapolationWarning)
+            values = {t: models[t].predict(comps, return_std=True) for t in needed}
         for t in needed:
-            in_domain &= np.array([not r for r in models[t].domain_reasons(comps)])
+            in_domain &= np.array([not u for u in unseen[t]])
         if derived_wanted:
             mean, std = {t: v[0] for t, v in values.items()}, {t: v[1] for t, v in values.items()}
             values.update(derived_temperatures(mean, std, residual_correlation(models)))
         for n in temps:
             cols[n], cols[f"{n}_std"] = values[n]
     ordered = {"formula": cols["formula"]}
-    for n in PROPERTIES:
-        if n in cols:
-            ordered[n], ordered[f"{n}_std"] = cols[n], cols[f"{n}_std"]
+    for n in wanted:
+        ordered[n], ordered[f"{n}_std"] = cols[n], cols[f"{n}_std"]
     ordered["in_domain"] = in_domain
     return pd.DataFrame(ordered, index=pd.Index([as_typed(c) for c in compositions], name="input"))
