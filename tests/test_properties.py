@@ -152,6 +152,29 @@ def test_derived_quantities_and_their_sigma():
     np.testing.assert_allclose(indep["dTx"][1], np.hypot(std["Tx"], std["Tg"]))
 
 
+def test_derived_calibration_recovers_correlation_and_sigma_scale():
+    from pcids.models.properties import derived_calibration
+
+    rng = np.random.default_rng(1)
+    n = 4000
+    mean = {"Tg": rng.uniform(400, 800, n), "Tx": None, "Tl": None}
+    mean["Tx"] = mean["Tg"] + rng.uniform(20, 100, n)
+    mean["Tl"] = mean["Tg"] / rng.uniform(0.5, 0.65, n)
+    std = {"Tg": np.full(n, 10.0), "Tx": np.full(n, 12.0), "Tl": np.full(n, 25.0)}
+    R = np.array([[1.0, 0.7, 0.2], [0.7, 1.0, 0.1], [0.2, 0.1, 1.0]])
+    s = np.array([10.0, 12.0, 25.0])
+    err = rng.multivariate_normal(np.zeros(3), R * np.outer(s, s), size=n)
+    measured = {t: mean[t] + err[:, i] for i, t in enumerate(("Tg", "Tx", "Tl"))}
+    measured["Tl"][: n // 4] = np.nan  # not measured everywhere
+    R_hat, scales = derived_calibration(measured, mean, std)
+    np.testing.assert_allclose(R_hat, R, atol=0.05)
+    for name in ("dTx", "Trg", "gamma"):  # honest sigma in, scale about 1 out
+        assert scales[name] == pytest.approx(1.0, abs=0.08), name
+    _, scales_wide = derived_calibration(measured, mean, {t: v / 2 for t, v in std.items()})  # sigma half what it should be
+    for name in ("dTx", "Trg", "gamma"):
+        assert scales_wide[name] == pytest.approx(2.0, rel=0.08), name
+
+
 def test_residual_correlation_is_a_correlation_matrix(data):
     models = {t: PropertyModel(target=t, n_estimators=10, calibration_folds=3, calibration="random").fit(data["formula"], data[t]) for t in ("Tg", "Tx", "Tl")}
     R = residual_correlation(models)
@@ -186,6 +209,14 @@ def test_loader_returns_every_shipped_property_behind_one_interface():
         np.testing.assert_allclose(mean, table[name].to_numpy(), rtol=1e-4)
         np.testing.assert_allclose(std, table[f"{name}_std"].to_numpy(), rtol=1e-4)
     assert list(load_property_models(["Tg", "G"])) == ["G", "Tg"]
+    # the derived sigma is the propagated one times the shipped out-of-fold scale
+    from pcids.models.properties import model_calibration
+
+    R, scales = model_calibration(load_temperature_models())
+    d = derived_temperatures({t: table[t].to_numpy() for t in ("Tg", "Tx", "Tl")}, {t: table[f"{t}_std"].to_numpy() for t in ("Tg", "Tx", "Tl")}, R)
+    for name in ("dTx", "Trg", "gamma"):
+        assert 0.5 < scales[name] < 3.0
+        np.testing.assert_allclose(table[f"{name}_std"].to_numpy(), d[name][1] * scales[name], rtol=1e-4)
     assert list(predict_properties(["Cu50Zr50"], ["Tg", "G"]).columns) == ["formula", "Tg", "Tg_std", "G", "G_std", "in_domain"]
 
 
