@@ -59,6 +59,8 @@ PROPERTIES: dict[str, dict[str, Any]] = {
 #: The shipped hyperparameters (chosen on seeds 1 / 2: docs/decisions.md, "Characteristic temperatures: ...").
 SHIPPED_HYPERPARAMETERS: dict[str, Any] = {"n_estimators": 100, "max_features": 0.5, "min_samples_leaf": 1, "ground_state": True}
 SIGMA_FLOOR = 1e-9
+#: Least b of sigma = sqrt((a spread)^2 + b^2), as a share of the out-of-fold RMS error.
+B_FLOOR = 0.05
 Z95 = 1.959963984540054
 _OOF_ARRAYS = ("mean", "residual", "std", "split")
 
@@ -395,7 +397,7 @@ def _coverage(y: np.ndarray, mean: np.ndarray, sigma: np.ndarray) -> dict[str, f
     from pcids.evaluation import regression_metrics
 
     z = np.abs(y - mean) / sigma
-    return {"mae": regression_metrics(y, mean)["mae"], "coverage_1sigma": float(np.mean(z <= 1.0)), "coverage_2sigma": float(np.mean(z <= Z95))}
+    return {**regression_metrics(y, mean), "coverage_1sigma": float(np.mean(z <= 1.0)), "coverage_2sigma": float(np.mean(z <= Z95))}
 
 
 def _mean_spread(forest: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -417,19 +419,23 @@ def fit_sigma(residual: np.ndarray, spread: np.ndarray) -> tuple[float, float]:
 
     ``b`` keeps sigma honest where the trees agree by accident (duplicates of a
     training alloy); ``a`` scales the spread, which alone is over- or under-dispersed.
+    ``b`` is at least :data:`B_FLOOR` of the RMS residual: a few alloys whose trees all
+    agree on exactly their measured value (series reported to the same kelvin) make the
+    likelihood unbounded as b -> 0, which gave sigma = 1e-9 K before the floor.
     """
     from scipy.optimize import minimize
 
     r2 = np.asarray(residual, dtype=np.float64) ** 2
     s2 = np.asarray(spread, dtype=np.float64) ** 2
     scale = float(np.sqrt(np.mean(r2))) or 1.0
+    b_min = B_FLOOR * scale  # an alloy whose trees all agree on its exact value would make the likelihood unbounded
 
     def nll(theta: np.ndarray) -> float:
-        var = np.exp(2 * theta[0]) * s2 + np.exp(2 * theta[1]) * scale**2
+        var = np.exp(2 * theta[0]) * s2 + (b_min + np.exp(theta[1]) * scale) ** 2
         return float(np.mean(np.log(var) + r2 / var))
 
     res = minimize(nll, x0=np.array([0.0, np.log(0.3)]), method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 2000})
-    return float(np.exp(res.x[0])), float(np.exp(res.x[1]) * scale)
+    return float(np.exp(res.x[0])), float(b_min + np.exp(res.x[1]) * scale)
 
 
 # ---------------------------------------------------------------------------
@@ -510,7 +516,7 @@ def derived_temperatures(
     out = {}
     for name, f in _DERIVED_T.items():
         value, grad = f(g, x, l)
-        gs = grad * s  # (3, n)
+        gs = np.where(grad == 0, 0.0, grad * s)  # (3, n); a temperature the quantity does not use may be NaN
         var = np.einsum("in,ij,jn->n", gs, R, gs)
         out[name] = (value, np.sqrt(np.maximum(var, 0.0)) * (1.0 if scales is None else float(scales.get(name, 1.0))))
     return out
@@ -636,8 +642,8 @@ def train_temperature_models(
 ) -> dict[str, tuple[PropertyModel, dict[str, Any]]]:
     """Fit each of ``names`` on ``load_temperatures()``; name -> (model, metadata to save with it).
 
-    The metadata holds the data hash, the seed, and the CV figures: the
-    calibration folds' out-of-fold metrics (random 5-fold) and, with
+    The metadata holds the data hash, the seed, and the CV figures: the random
+    calibration folds' out-of-fold metrics with sigma coverage and, with
     ``grouped_cv``, MAE / RMSE / R² on 5 system-grouped folds (``seed``).
     """
     from sklearn.base import clone
@@ -658,7 +664,9 @@ def train_temperature_models(
         if progress:
             progress(f"{name}: fitting on {len(y)} alloys")
         model = clone(template).fit(formulas, y)
-        meta: dict[str, Any] = {"data": "temperatures", "data_hash": data_hash("temperatures"), "seed": seed, "cv_random_5fold": model.oof_metrics_}
+        cal = model.oof_metrics_ or {}
+        random_cv = {k[len("random_"):]: v for k, v in cal.items() if k.startswith("random_")} or None
+        meta: dict[str, Any] = {"data": "temperatures", "data_hash": data_hash("temperatures"), "seed": seed, "cv_random_5fold": random_cv}
         if grouped_cv:
             pred = np.full(len(y), np.nan)
             with warnings.catch_warnings():  # held-out systems bring unseen elements: that is the point
