@@ -143,6 +143,7 @@ def main() -> None:
     ap.add_argument("--concurrent", type=int, default=2)
     ap.add_argument("--small-queue", type=int, default=2)
     args = ap.parse_args()
+    load_before = [round(x, 2) for x in os.getloadavg()]  # the box's own load, before this script adds its searches
     queued = run(args.requests, args.concurrent, args.requests)
     over = run(args.requests, args.concurrent, args.small_queue)
     checks = {
@@ -174,12 +175,15 @@ def main() -> None:
             "",
             f"Refusal message: \"{over['refusal_message']}\"",
             "",
+            f"Load average (1, 5, 15 min) before the runs: {load_before}; after them (their own searches included): "
+            f"{[round(x, 2) for x in os.getloadavg()]}. Two search threads on a 2-core box.",
+            "",
             *[f"- {'PASS' if ok else 'FAIL'}: {name}" for name, ok in checks.items()],
             "",
             f"Command: `{'nice -n %d ' % os.nice(0) if os.nice(0) else ''}{' '.join([Path(sys.executable).name, *sys.argv])}`",
         ]
     )
-    write("serve_load", {"queued": queued, "over_cap": over, "checks": checks}, md)
+    write("serve_load", {"load_before": load_before, "queued": queued, "over_cap": over, "checks": checks}, md)
     if not all(checks.values()):
         raise SystemExit(1)
 
