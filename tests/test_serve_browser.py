@@ -98,7 +98,10 @@ def _api(server: str, path: str, body: dict) -> tuple[int, dict]:
 
 
 def test_design_case_matches_the_api_and_downloads_the_csv(page, server, tmp_path):
+    page.wait_for_selector("#ptable button[data-symbol='Ti']", state="attached")
+    assert page.is_hidden("#ptable")  # until asked for
     page.click("#pt-toggle")
+    assert page.is_visible("#ptable")
     for sym in CASE["elements"]:  # through the periodic-table picker
         page.click(f"#ptable button[data-symbol='{sym}']")
     assert page.input_value("#elements") == "Ti Zr Be Fe"
@@ -256,3 +259,50 @@ def test_cancel_stops_waiting(page, server):
     page.click("#cancel")
     page.wait_for_selector("#err-form:not(:empty)")
     assert page.inner_text("#err-form") == "cancelled" and page.is_enabled("#run") and page.is_hidden("#progress")
+
+
+def test_screen_view_ranks_systems_as_the_api_and_hands_one_to_design(page, server, tmp_path):
+    page.click("#tab-screen")
+    assert page.is_hidden("#screen-ptable")
+    page.click("#screen-pt-toggle")
+    palette = ["Ti", "Zr", "Be", "Fe", "Cu"]
+    for sym in palette:
+        page.click(f"#screen-ptable button[data-symbol='{sym}']")
+    assert page.input_value("#screen-palette") == " ".join(palette)
+    page.fill("#screen-sizes", "3")
+    page.fill("#screen-t-G", "36")
+    page.fill("#screen-t-K", "105")
+    page.fill("#screen-top", "0")
+    with page.expect_request("**/api/screen") as req:
+        page.click("#screen-run")
+    page.wait_for_selector("#systems tbody tr")
+    assert page.is_hidden("#screen-progress") and page.inner_text("#err-screen-form") == ""
+    sent = req.value.post_data_json
+    assert sent["palette"] == palette and sent["sizes"] == 3 and sent["targets"] == {"G": 36, "K": 105} and sent["top"] == 0
+    status, api = _api(server, "/api/screen", sent)
+    assert status == 200
+    rows = page.locator("#systems tbody tr")
+    assert rows.count() == len(api["table"]["rows"]) == 10  # C(5, 3)
+    assert page.locator("#systems thead th").all_inner_texts() == api["table"]["columns"]
+    assert rows.nth(0).locator("td").all_inner_texts() == api["table"]["rows"][0]
+    assert rows.nth(0).locator("td").nth(1).inner_text() == api["systems"][0]["system"]
+    assert page.inner_text("#screen-message").startswith("10 systems screened")
+
+    with page.expect_download() as dl:
+        page.click("#dl-screen-csv")
+    csv = pd.read_csv(dl.value.path())
+    assert list(csv["system"]) == [s["system"] for s in api["systems"]] and list(csv["best"]) == [s["best"] for s in api["systems"]]
+
+    # a bad palette: the CLI's message next to the palette
+    page.fill("#screen-palette", "Ti Zr Xx")
+    page.click("#screen-run")
+    page.wait_for_selector("#err-screen-palette:not(:empty)")
+    assert page.inner_text("#err-screen-palette") == "palette: 'Xx' is not a chemical element"
+    assert "invalid" in (page.get_attribute("#screen-palette", "class") or "")
+
+    # the best system, clicked, fills the design form
+    rows.nth(0).click()
+    page.wait_for_selector("#view-design:not([hidden])")
+    assert page.input_value("#elements") == " ".join(api["systems"][0]["system"].split("-"))
+    assert page.input_value("#t-G") == "36" and page.input_value("#t-K") == "105"
+    assert page.outside == []

@@ -1,4 +1,4 @@
-// pcids serve: the design and predict views. Plain JS, no dependencies; talks only to this server's /api.
+// pcids serve: the design, screen and predict views. Plain JS, no dependencies; talks only to this server's /api.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -9,6 +9,8 @@ const SYMBOLS = ("H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr 
 let INFO = { elements: [], trained: [], limits: {} };
 let lastDesign = null;   // the last /api/design response
 let lastRows = null;     // the last merged predict + gfa rows
+let lastScreen = null;   // the last /api/screen response
+const UNITS = { G: "GPa", K: "GPa", E: "GPa", nu: "", Tg: "K", Tx: "K", Tl: "K", dTx: "K" };
 
 // ---------------------------------------------------------------- helpers
 function clearErrors(scope) {
@@ -16,12 +18,60 @@ function clearErrors(scope) {
   scope.querySelectorAll(".invalid").forEach((e) => e.classList.remove("invalid"));
 }
 
-function showError(field, message, fallback) {
-  const box = (field && $("err-" + field)) || $(fallback);
+function showError(field, message, fallback, prefix = "") {  // prefix: "" for the design form, "screen-" for the screen's
+  const box = (field && $("err-" + prefix + field)) || $(fallback);
   box.textContent = message;
-  const input = field && ($(field) || $("t-" + field));
+  const input = field && ($(prefix + field) || $(prefix + "t-" + field));
   if (input) input.classList.add("invalid");
-  if (field === "targets") ["G", "K", "E", "nu"].forEach((t) => $("t-" + t).classList.add("invalid"));
+  if (field === "targets") document.querySelectorAll(`#${prefix || "design-"}targets input`).forEach((i) => i.classList.add("invalid"));
+}
+
+function targetNames() {  // the library's targets (GET /api/info), so the form follows it
+  return INFO.targets && INFO.targets.length ? INFO.targets : ["G", "K", "E", "nu"];
+}
+
+function buildTargets(boxId, prefix) {
+  const box = $(boxId);
+  box.innerHTML = "";
+  for (const t of targetNames()) {
+    const label = el("label", { title: UNITS[t] ? `target ${t} (${UNITS[t]})` : `target ${t}` }, `${t} `);
+    label.appendChild(el("input", { id: `${prefix}t-${t}`, name: t, type: "text", inputmode: "decimal", size: 6 }));
+    if (UNITS[t]) label.appendChild(el("span", { class: "hint" }, ` ${UNITS[t]}`));
+    box.appendChild(label);
+  }
+}
+
+function readTargets(prefix) {
+  const out = {};
+  for (const t of targetNames()) {
+    const v = numberOrText($(`${prefix}t-${t}`).value);
+    if (v !== null) out[t] = v;
+  }
+  return out;
+}
+
+function makeBusy(ids, verb) {  // the run button, cancel, progress bar and its text while a request is out
+  let ticker = null;
+  return function busy(on) {
+    $(ids.run).disabled = on;
+    $(ids.cancel).hidden = !on;
+    $(ids.progress).hidden = !on;
+    clearInterval(ticker);
+    if (!on) return;
+    const t0 = performance.now();
+    let load = "", polls = 0;
+    const tick = () => {
+      $(ids.text).textContent = `${verb}… ${((performance.now() - t0) / 1000).toFixed(1)} s${load}`;
+      if (++polls % 5 === 0) {  // once a second: how busy the server is
+        fetch("/api/health").then((r) => r.json()).then((h) => {
+          const s = h.searches;
+          load = ` · server: ${s.running} of ${s.max_concurrent} search slots busy${s.waiting ? `, ${s.waiting} waiting` : ""}`;
+        }).catch(() => {});
+      }
+    };
+    tick();
+    ticker = setInterval(tick, 200);
+  };
 }
 
 async function postJSON(url, body, signal) {
@@ -71,8 +121,8 @@ function position(z) {  // [row, column] of element z (1-based) in the 18-column
   return [7, z - 100];
 }
 
-function buildPeriodicTable() {
-  const box = $("ptable");
+function buildPeriodicTable(boxId, inputId, parse, onChange) {
+  const box = $(boxId);
   box.innerHTML = "";
   const withData = new Set(INFO.elements), trained = new Set(INFO.trained);
   SYMBOLS.forEach((sym, i) => {
@@ -80,29 +130,27 @@ function buildPeriodicTable() {
     const b = el("button", { type: "button", "data-symbol": sym, style: `grid-row:${row};grid-column:${col}` }, sym);
     b.className = trained.has(sym) ? "trained" : withData.has(sym) ? "" : "nodata";
     b.title = trained.has(sym) ? `${sym}: in the training data` : withData.has(sym) ? `${sym}: property data, not in the training data` : `${sym}: no property data`;
-    b.addEventListener("click", () => togglePicked(sym));
+    b.addEventListener("click", () => {
+      const list = parse($(inputId).value).filter((s) => SYMBOLS.includes(s));  // picking replaces a named palette
+      const i = list.indexOf(sym);
+      if (i >= 0) list.splice(i, 1); else list.push(sym);
+      $(inputId).value = list.join(" ");
+      sync();
+      onChange();
+    });
     box.appendChild(b);
   });
   box.appendChild(el("div", { class: "gap", style: "grid-row:8" }));
-  syncPicker();
-}
-
-function togglePicked(sym) {
-  const list = parseElements($("elements").value);
-  const i = list.indexOf(sym);
-  if (i >= 0) list.splice(i, 1); else list.push(sym);
-  $("elements").value = list.join(" ");
-  syncPicker();
-  syncBounds();
-}
-
-function syncPicker() {
-  const picked = new Set(parseElements($("elements").value));
-  $("ptable").querySelectorAll("button").forEach((b) => b.classList.toggle("picked", picked.has(b.dataset.symbol)));
+  const sync = () => {
+    const picked = new Set(parse($(inputId).value));
+    box.querySelectorAll("button").forEach((b) => b.classList.toggle("picked", picked.has(b.dataset.symbol)));
+  };
+  $(inputId).addEventListener("input", () => { sync(); onChange(); });
+  sync();
 }
 
 $("pt-toggle").addEventListener("click", () => { $("ptable").hidden = !$("ptable").hidden; });
-$("elements").addEventListener("input", () => { syncPicker(); syncBounds(); });
+$("screen-pt-toggle").addEventListener("click", () => { $("screen-ptable").hidden = !$("screen-ptable").hidden; });
 
 // ---------------------------------------------------------------- bounds table
 function syncBounds() {
@@ -153,11 +201,7 @@ function applyDefaults() {  // the library's defaults and choices, so the page n
 }
 
 function designRequest() {
-  const req = { elements: parseElements($("elements").value), targets: {} };
-  for (const t of ["G", "K", "E", "nu"]) {
-    const v = numberOrText($("t-" + t).value);
-    if (v !== null) req.targets[t] = v;
-  }
+  const req = { elements: parseElements($("elements").value), targets: readTargets("") };
   for (const key of ["tolerance", "top_k", "E", "h", "min_distance"]) {
     const v = numberOrText($(key).value);
     if (v !== null && supported(key)) req[key] = v;
@@ -178,29 +222,8 @@ function designRequest() {
 }
 
 // ---------------------------------------------------------------- design
-let controller = null, ticker = null;
-
-function busy(on) {
-  $("run").disabled = on;
-  $("cancel").hidden = !on;
-  $("progress").hidden = !on;
-  clearInterval(ticker);
-  if (on) {
-    const t0 = performance.now();
-    let load = "", polls = 0;
-    const tick = () => {
-      $("progress-text").textContent = `searching… ${((performance.now() - t0) / 1000).toFixed(1)} s${load}`;
-      if (++polls % 5 === 0) {  // once a second: how busy the server is
-        fetch("/api/health").then((r) => r.json()).then((h) => {
-          const s = h.searches;
-          load = ` · server: ${s.running} of ${s.max_concurrent} search slots busy${s.waiting ? `, ${s.waiting} waiting` : ""}`;
-        }).catch(() => {});
-      }
-    };
-    tick();
-    ticker = setInterval(tick, 200);
-  }
-}
+let controller = null;
+const busy = makeBusy({ run: "run", cancel: "cancel", progress: "progress", text: "progress-text" }, "searching");
 
 $("cancel").addEventListener("click", () => { if (controller) controller.abort(); });
 
@@ -227,31 +250,45 @@ $("design-form").addEventListener("submit", async (ev) => {
   }
 });
 
-function renderDesign(data) {
-  $("design-result").hidden = false;
-  const warn = $("result-warnings");
-  warn.innerHTML = "";
-  data.warnings.forEach((w) => warn.appendChild(el("li", {}, "warning: " + w)));
-  const report = $("report");
-  report.innerHTML = "";
+function renderWarnings(box, warnings) {
+  box.innerHTML = "";
+  warnings.forEach((w) => box.appendChild(el("li", {}, "warning: " + w)));
+}
+
+// What the CLI printed (report blocks) into box: tables sortable, the main one (the last with a `key`
+// column, as the server's candidates_table) given `mainId` and `decorate`; the first line is the verdict.
+function renderReport(box, report, { key, mainId, messageId, messageClass, decorate }) {
+  box.innerHTML = "";
   let first = true;
-  const main = data.report.reduce((m, b, i) => (b.columns && b.columns.includes("composition") ? i : m), -1);  // as the server's candidates_table
-  data.report.forEach((block, i) => {
+  const main = report.reduce((m, b, i) => (b.columns && b.columns.includes(key) ? i : m), -1);
+  report.forEach((block, i) => {
     if (block.columns) {
       const wrap = el("div", { class: "table-wrap" });
       if (block.title) wrap.appendChild(el("h3", {}, block.title));
       const table = el("table", { class: "data" });
       table.append(el("thead"), el("tbody"));
-      if (i === main) table.id = "candidates";
+      if (i === main) table.id = mainId;
       wrap.appendChild(table);
-      report.appendChild(wrap);
-      renderSortable(table, block.columns, block.rows);
-    } else if (first) {  // the verdict
-      report.appendChild(el("p", { id: "result-message", class: "message " + (data.success ? "ok" : "partial") }, block.text));
+      box.appendChild(wrap);
+      renderSortable(table, block.columns, block.rows, i === main ? decorate : null);
+    } else if (first) {
+      box.appendChild(el("p", { id: messageId, class: "message " + messageClass }, block.text));
       first = false;
     } else {
-      report.appendChild(el("p", { class: "hint cli" }, block.text));
+      box.appendChild(el("p", { class: "hint cli" }, block.text));
     }
+  });
+}
+
+function renderDesign(data) {
+  $("design-result").hidden = false;
+  renderWarnings($("result-warnings"), data.warnings);
+  renderReport($("report"), data.report, {
+    key: "composition", mainId: "candidates", messageId: "result-message", messageClass: data.success ? "ok" : "partial",
+    decorate: (r, k) => {
+      r.addEventListener("mouseenter", () => highlight(k));
+      r.addEventListener("mouseleave", () => highlight(null));
+    },
   });
   drawBand(data);
 }
@@ -268,7 +305,7 @@ function compareKeys(x, y) {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-function renderSortable(table, columns, rows) {
+function renderSortable(table, columns, rows, decorate = null) {  // decorate(tr, i): extra behaviour per row
   const head = table.querySelector("thead"), body = table.querySelector("tbody");
   head.innerHTML = ""; body.innerHTML = "";
   const keys = rows.map((r) => r.map(sortKey));
@@ -290,10 +327,7 @@ function renderSortable(table, columns, rows) {
         if (columns[j] === "ok") td.classList.add(cell === "yes" ? "ok-yes" : cell === "no" ? "ok-no" : "ok-gfa");
         r.appendChild(td);
       });
-      if (table.id === "candidates") {
-        r.addEventListener("mouseenter", () => highlight(i));
-        r.addEventListener("mouseleave", () => highlight(null));
-      }
+      if (decorate) decorate(r, i);
       body.appendChild(r);
     }
     head.querySelectorAll("th").forEach((th, j) => {
@@ -379,6 +413,100 @@ $("dl-json").addEventListener("click", () => {
   download(`pcids-design-${elements.join("-")}.json`, JSON.stringify({ elements, targets, success, message, settings, candidates, trace }, null, 2), "application/json");
 });
 
+// ---------------------------------------------------------------- screen view
+function parsePalette(text) {  // symbols, or one named palette such as glass-formers:8 (no dash splitting)
+  return text.split(/[\s,;]+/).map((s) => s.trim()).filter(Boolean);
+}
+
+function sizesText(sizes) {  // [3, 4, 5] -> "3-5", as the CLI's --sizes
+  if (!Array.isArray(sizes)) return sizes === null || sizes === undefined ? "" : String(sizes);
+  const run = sizes.every((v, i) => i === 0 || v === sizes[i - 1] + 1);
+  return run && sizes.length > 1 ? `${sizes[0]}-${sizes[sizes.length - 1]}` : sizes.join(",");
+}
+
+function screenRequest() {
+  const tokens = parsePalette($("screen-palette").value);
+  const req = { palette: tokens.length === 1 && !SYMBOLS.includes(tokens[0]) ? tokens[0] : tokens, targets: readTargets("screen-") };
+  const sizes = $("screen-sizes").value.trim();
+  if (sizes) req.sizes = /^\d+$/.test(sizes) ? Number(sizes) : sizes;
+  for (const key of ["tolerance", "step", "top", "show"]) {
+    const v = numberOrText($("screen-" + key).value);
+    if (v !== null) req[key] = v;
+  }
+  req.gfa_threshold_mm = $("screen-gfa-on").checked ? numberOrText($("screen-gfa_threshold_mm").value) : null;
+  return req;
+}
+
+let screenController = null;
+const screenBusy = makeBusy({ run: "screen-run", cancel: "screen-cancel", progress: "screen-progress", text: "screen-progress-text" }, "screening");
+$("screen-cancel").addEventListener("click", () => { if (screenController) screenController.abort(); });
+
+$("screen-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  clearErrors($("screen-form"));
+  screenController = new AbortController();
+  screenBusy(true);
+  try {
+    const { ok, status, data } = await postJSON("/api/screen", screenRequest(), screenController.signal);
+    if (!ok) {
+      showError(data.field, data.detail || `error ${status}`, "err-screen-form", "screen-");
+      return;
+    }
+    lastScreen = data;
+    renderScreen(data);
+  } catch (err) {
+    $("err-screen-form").textContent = err.name === "AbortError" ? "cancelled" : `cannot reach the server: ${err.message}`;
+  } finally {
+    screenBusy(false);
+    screenController = null;
+  }
+});
+
+function renderScreen(data) {
+  $("screen-result").hidden = false;
+  renderWarnings($("screen-warnings"), data.warnings);
+  renderReport($("screen-report"), data.report, {
+    key: "system", mainId: "systems", messageId: "screen-message", messageClass: "ok",
+    decorate: (r, k) => {
+      const system = data.systems[k].system;
+      r.classList.add("link");
+      r.title = `design ${system} for these targets`;
+      r.addEventListener("click", () => designSystem(system.split("-")));
+    },
+  });
+}
+
+function designSystem(elements) {  // a screened system into the design form, with the screen's targets
+  $("elements").value = elements.join(" ");
+  $("elements").dispatchEvent(new Event("input"));
+  for (const t of targetNames()) $("t-" + t).value = $("screen-t-" + t).value;
+  $("tab-design").click();
+  $("elements").focus();
+}
+
+$("dl-screen-csv").addEventListener("click", () => {
+  if (lastScreen) download("pcids-screen-systems.csv", lastScreen.csv, "text/csv");
+});
+$("dl-screen-json").addEventListener("click", () => {
+  if (!lastScreen) return;
+  const { settings, stats, systems } = lastScreen;
+  download("pcids-screen.json", JSON.stringify({ settings, stats, systems }, null, 2), "application/json");
+});
+
+function applyScreenDefaults() {
+  const opts = INFO.screen_options || {};
+  for (const key of ["tolerance", "step", "top", "gfa_threshold_mm"]) {
+    if (opts[key] !== undefined && opts[key] !== null) $("screen-" + key).value = opts[key];
+  }
+  $("screen-sizes").value = sizesText(opts.sizes);
+  const L = INFO.limits || {};
+  if (L.max_palette) {
+    $("screen-limits").textContent = `This server screens at most ${L.max_palette} palette elements, ${L.max_systems.toLocaleString("en")} systems and ` +
+      `${L.max_screen_points.toLocaleString("en")} coarse compositions per request, refines at most ${L.max_refined}, and stops a screen after ${L.time_limit_s} s.`;
+  }
+  $("tab-screen").hidden = !INFO.screen_options;  // a server without the screen
+}
+
 // ---------------------------------------------------------------- predict view
 const PRED_COLUMNS = ["formula", "G (GPa)", "K (GPa)", "E (GPa)", "nu", "P(Dmax ≥ 2 mm)", "bulk glass?", "Dmax (mm)", "~68 % range (mm)", "Dmax if glass (mm)", "in domain"];
 const pm = (v, s, d) => (v === null || v === undefined ? "-" : `${v.toFixed(d)} ± ${s.toFixed(d)}`);
@@ -462,7 +590,11 @@ $("dl-pred-csv").addEventListener("click", () => {
     INFO = await r.json();
     $("version").textContent = `pcids ${INFO.version}`;
   } catch (_) { /* the picker still works, without the data shading */ }
+  buildTargets("design-targets", "");
+  buildTargets("screen-targets", "screen-");
   applyDefaults();
-  buildPeriodicTable();
+  applyScreenDefaults();
+  buildPeriodicTable("ptable", "elements", parseElements, syncBounds);
+  buildPeriodicTable("screen-ptable", "screen-palette", parsePalette, () => {});
   syncBounds();
 })();
