@@ -50,9 +50,12 @@ function readTargets(prefix) {
   return out;
 }
 
-function makeBusy(ids, verb) {  // the run button, cancel, progress bar and its text while a request is out
-  let ticker = null;
-  return function busy(on) {
+// A search form: POST its request, a progress indication while it runs (cancel aborts it), the
+// answer rendered, or the server's message next to the field it names. ids: {form, run, cancel,
+// progress, text, error (the form-wide message)}; prefix: the form's field ids' prefix.
+function searchForm(ids, prefix, url, request, render, verb) {
+  let controller = null, ticker = null;
+  function busy(on) {
     $(ids.run).disabled = on;
     $(ids.cancel).hidden = !on;
     $(ids.progress).hidden = !on;
@@ -71,7 +74,27 @@ function makeBusy(ids, verb) {  // the run button, cancel, progress bar and its 
     };
     tick();
     ticker = setInterval(tick, 200);
-  };
+  }
+  $(ids.cancel).addEventListener("click", () => { if (controller) controller.abort(); });
+  $(ids.form).addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clearErrors($(ids.form));
+    controller = new AbortController();
+    busy(true);
+    try {
+      const { ok, status, data } = await postJSON(url, request(), controller.signal);
+      if (!ok) {
+        showError(data.field, data.detail || `error ${status}`, ids.error, prefix);
+        return;
+      }
+      render(data);
+    } catch (err) {
+      $(ids.error).textContent = err.name === "AbortError" ? "cancelled" : `cannot reach the server: ${err.message}`;
+    } finally {
+      busy(false);
+      controller = null;
+    }
+  });
 }
 
 async function postJSON(url, body, signal) {
@@ -222,33 +245,8 @@ function designRequest() {
 }
 
 // ---------------------------------------------------------------- design
-let controller = null;
-const busy = makeBusy({ run: "run", cancel: "cancel", progress: "progress", text: "progress-text" }, "searching");
-
-$("cancel").addEventListener("click", () => { if (controller) controller.abort(); });
-
-$("design-form").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const form = $("design-form");
-  clearErrors(form);
-  const req = designRequest();
-  controller = new AbortController();
-  busy(true);
-  try {
-    const { ok, status, data } = await postJSON("/api/design", req, controller.signal);
-    if (!ok) {
-      showError(data.field, data.detail || `error ${status}`, "err-form");
-      return;
-    }
-    lastDesign = data;
-    renderDesign(data);
-  } catch (err) {
-    $("err-form").textContent = err.name === "AbortError" ? "cancelled" : `cannot reach the server: ${err.message}`;
-  } finally {
-    busy(false);
-    controller = null;
-  }
-});
+searchForm({ form: "design-form", run: "run", cancel: "cancel", progress: "progress", text: "progress-text", error: "err-form" }, "",
+  "/api/design", designRequest, (data) => { lastDesign = data; renderDesign(data); }, "searching");
 
 function renderWarnings(box, warnings) {
   box.innerHTML = "";
@@ -437,30 +435,8 @@ function screenRequest() {
   return req;
 }
 
-let screenController = null;
-const screenBusy = makeBusy({ run: "screen-run", cancel: "screen-cancel", progress: "screen-progress", text: "screen-progress-text" }, "screening");
-$("screen-cancel").addEventListener("click", () => { if (screenController) screenController.abort(); });
-
-$("screen-form").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  clearErrors($("screen-form"));
-  screenController = new AbortController();
-  screenBusy(true);
-  try {
-    const { ok, status, data } = await postJSON("/api/screen", screenRequest(), screenController.signal);
-    if (!ok) {
-      showError(data.field, data.detail || `error ${status}`, "err-screen-form", "screen-");
-      return;
-    }
-    lastScreen = data;
-    renderScreen(data);
-  } catch (err) {
-    $("err-screen-form").textContent = err.name === "AbortError" ? "cancelled" : `cannot reach the server: ${err.message}`;
-  } finally {
-    screenBusy(false);
-    screenController = null;
-  }
-});
+searchForm({ form: "screen-form", run: "screen-run", cancel: "screen-cancel", progress: "screen-progress", text: "screen-progress-text", error: "err-screen-form" },
+  "screen-", "/api/screen", screenRequest, (data) => { lastScreen = data; renderScreen(data); }, "screening");
 
 function renderScreen(data) {
   $("screen-result").hidden = false;
