@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from pcids import load_elastic_model, load_gfa_model
 from pcids.cli import app
+from pcids.models.properties import predict_properties
 from test_cli_design import small_models  # noqa: F401  (fixture: tiny models stand in for the shipped ones)
 
 runner = CliRunner()
@@ -69,13 +70,16 @@ def test_piped_predict_table_is_plain_and_whole():
     code, out, err = pcids("predict", LONG, VIT1)
     assert code == 0, err
     assert "…" not in out and "─" not in out and "│" not in out and "\x1b" not in out
-    lib = load_elastic_model().predict([LONG, VIT1])
+    lib = predict_properties([LONG, VIT1])
     lines = out.splitlines()
     header = next(i for i, ln in enumerate(lines) if ln.startswith("alloy"))
-    assert cells(lines[header]) == ["alloy", "G (GPa)", "K (GPa)", "E (GPa)", "nu", "in domain"]
+    assert cells(lines[header]) == ["alloy", "G (GPa)", "K (GPa)", "E (GPa)", "nu", "Tg (K)", "Tx (K)", "Tl (K)", "dTx (K)", "Trg",
+                                    "gamma", "in domain"]
     for line, (typed, r) in zip(lines[header + 1:], lib.iterrows()):
         assert cells(line) == [typed, f"{r.G:.1f} ± {r.G_std:.1f}", f"{r.K:.1f} ± {r.K_std:.1f}",
-                               f"{r.E:.1f} ± {r.E_std:.1f}", f"{r.nu:.3f} ± {r.nu_std:.3f}", "yes" if r.in_domain else "no"]
+                               f"{r.E:.1f} ± {r.E_std:.1f}", f"{r.nu:.3f} ± {r.nu_std:.3f}",
+                               *(f"{r[t]:.0f} ± {r[t + '_std']:.0f}" for t in ("Tg", "Tx", "Tl", "dTx")),
+                               f"{r.Trg:.3f} ± {r.Trg_std:.3f}", f"{r.gamma:.3f} ± {r.gamma_std:.3f}", "yes" if r.in_domain else "no"]
     assert max(map(len, lines)) > 80 and all(ln == ln.rstrip() for ln in lines)
 
 
@@ -84,8 +88,8 @@ def test_predict_in_a_real_80_column_terminal_keeps_the_alloy_and_values_whole()
     assert code == 0, err
     lines = out.splitlines()
     assert "…" not in out and max(map(len, lines)) <= 80
-    assert "left out to fit 80 columns: in domain" in out
-    lib = load_elastic_model().predict([VIT1, LONG])
+    assert "left out to fit 80 columns: in domain, gamma, Trg, dTx (K), nu, E (GPa)" in out  # derived ones first
+    lib = predict_properties([VIT1, LONG])
     body = lines[next(i for i, ln in enumerate(lines) if ln.startswith("alloy")) + 1:]
     rows: list[list[str]] = []  # a line with values starts a row; a line with only a cell continues its alloy
     for ln in body:
@@ -98,8 +102,8 @@ def test_predict_in_a_real_80_column_terminal_keeps_the_alloy_and_values_whole()
             rows[-1][0] += c[0]
     assert [r[0] for r in rows] == [VIT1, LONG]  # folded onto the next line if need be, never cut
     for row, (_, r) in zip(rows, lib.iterrows()):  # every value whole on its row
-        assert row[1:5] == [f"{r.G:.1f} ± {r.G_std:.1f}", f"{r.K:.1f} ± {r.K_std:.1f}", f"{r.E:.1f} ± {r.E_std:.1f}",
-                            f"{r.nu:.3f} ± {r.nu_std:.3f}"]
+        assert row[1:6] == [f"{r.G:.1f} ± {r.G_std:.1f}", f"{r.K:.1f} ± {r.K_std:.1f}",
+                            *(f"{r[t]:.0f} ± {r[t + '_std']:.0f}" for t in ("Tg", "Tx", "Tl"))]
 
 
 def test_gfa_table_piped_to_a_file_is_whole(tmp_path):

@@ -110,3 +110,45 @@ def test_only_zero_or_negative_amounts_are_errors():
         result = invoke(formula)
         assert result.exit_code == 1
         assert message in result.output and "Traceback" not in result.output
+
+
+# -- every shipped property, and --properties (issue 13 item 2) --------------------------------
+
+
+def test_default_reports_every_shipped_property_with_sigma():
+    from pcids.models.properties import PROPERTIES, predict_properties
+
+    result = invoke(VIT1, "--json")
+    assert result.exit_code == 0, result.output
+    (rec,) = json.loads(result.stdout)
+    names = list(PROPERTIES)
+    assert names == ["G", "K", "E", "nu", "Tg", "Tx", "Tl", "dTx", "Trg", "gamma"]
+    assert list(rec) == ["input", "formula", *[k for n in names for k in (n, f"{n}_std")], "in_domain"]
+    lib = predict_properties([VIT1]).iloc[0]
+    for n in names:
+        assert rec[n] == pytest.approx(lib[n], rel=1e-4) and rec[f"{n}_std"] > 0
+    table = invoke(VIT1)
+    header = next(ln for ln in table.stdout.splitlines() if ln.startswith("alloy"))
+    for h in ("G (GPa)", "nu", "Tg (K)", "Tx (K)", "Tl (K)", "dTx (K)", "Trg", "gamma", "in domain"):
+        assert h in header
+    assert f"{lib.Tg:.0f} ± {lib.Tg_std:.0f}" in table.stdout
+
+
+def test_properties_option_chooses_and_orders_the_columns(tmp_path):
+    result = invoke(VIT1, "Cu50Zr50", "--properties", "Tg,K", "--json")
+    assert result.exit_code == 0, result.output
+    recs = json.loads(result.stdout)
+    assert [list(r) for r in recs] == [["input", "formula", "K", "K_std", "Tg", "Tg_std", "in_domain"]] * 2
+    lib = load_elastic_model().predict([VIT1, "Cu50Zr50"])
+    assert [r["K"] for r in recs] == pytest.approx(list(lib["K"]), rel=1e-4)
+    out = tmp_path / "p.csv"
+    assert invoke(VIT1, "-p", "dTx", "-o", str(out)).exit_code == 0
+    assert out.read_text().splitlines()[0] == "input,formula,dTx,dTx_std,in_domain"
+
+
+def test_unknown_property_is_one_clear_error_listing_the_valid_names():
+    result = invoke(VIT1, "--properties", "Tg,Dmax,HV")
+    assert result.exit_code == 1
+    assert result.output.count("Error:") == 1
+    assert "unknown properties 'Dmax', 'HV'; valid names: G, K, E, nu, Tg, Tx, Tl, dTx, Trg, gamma" in result.output
+    assert "Traceback" not in result.output

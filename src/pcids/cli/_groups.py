@@ -12,7 +12,7 @@ import typer
 
 from pcids.cli._typer import Command, Group
 
-FAMILIES = ("forward", "inverse", "gfa")
+FAMILIES = ("forward", "inverse", "gfa", "properties")
 
 
 def group(verb: str, help_text: str) -> typer.Typer:

@@ -272,24 +272,36 @@ class _Forest:
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         """Mean over trees (positive fraction or target), in cache-sized row blocks."""
+        return self.moments(X, squares=False)[0]
+
+    def moments(self, X: np.ndarray, squares: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """Mean over trees and (``squares``) mean of the squared tree outputs, in one walk;
+        their difference is the trees' spread (a regressor's uncertainty)."""
         global _numpy_rows
         X = np.asarray(X, dtype=np.float32)
         out = np.zeros(X.shape[0])
+        sq = np.zeros(X.shape[0]) if squares else None
         n_trees = len(self.offsets) - 1
         use_numpy = _numpy_rows < NUMPY_WALK_ROWS and "sklearn.tree" not in sys.modules
         if use_numpy:
             _numpy_rows += X.shape[0]
         for start in range(0, X.shape[0], NUMPY_BLOCK if use_numpy else FOREST_BLOCK):
             block = np.ascontiguousarray(X[start : start + (NUMPY_BLOCK if use_numpy else FOREST_BLOCK)])
-            o = out[start : start + block.shape[0]]
+            rows = slice(start, start + block.shape[0])
+            o = out[rows]
             if use_numpy:
                 leaves = self._walk(block)
                 for t in range(n_trees):  # tree by tree, as below: the same sums to the bit
                     o += leaves[:, t]
+                    if sq is not None:
+                        sq[rows] += leaves[:, t] * leaves[:, t]
             else:
                 for t in self._sklearn_trees():
-                    o += t.predict(block)[:, 0]
-        return out / n_trees
+                    v = t.predict(block)[:, 0]
+                    o += v
+                    if sq is not None:
+                        sq[rows] += v * v
+        return out / n_trees, (sq / n_trees if sq is not None else None)
 
     def margin(self, X: np.ndarray) -> np.ndarray:
         p = np.clip(self.raw(X), PROBA_CLIP, 1 - PROBA_CLIP)

@@ -43,19 +43,25 @@ def model_files(path: str | Path) -> tuple[Path, Path]:
     return stem.with_suffix(WEIGHTS_SUFFIX), stem.with_suffix(METADATA_SUFFIX)
 
 
-def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    """``np.savez`` with a fixed timestamp on every member, so the bytes depend on the arrays only."""
+def _npz_bytes(arrays: dict[str, np.ndarray], compress: bool = False) -> bytes:
+    """``np.savez`` (``compress``: ``np.savez_compressed``) with a fixed timestamp on every member,
+    so the bytes depend on the arrays only."""
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED) as zf:
         for name, arr in arrays.items():
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zf.compression
             with zf.open(info, "w", force_zip64=True) as f:
                 np.lib.format.write_array(f, np.ascontiguousarray(arr), allow_pickle=False)
     return buf.getvalue()
 
 
-def save_state(path: str | Path, state: dict[str, np.ndarray], metadata: dict[str, Any], overwrite: bool = False) -> Path:
-    """Write weights and metadata; refuses to replace existing files unless ``overwrite``."""
+def save_state(
+    path: str | Path, state: dict[str, np.ndarray], metadata: dict[str, Any], overwrite: bool = False, compress: bool = False
+) -> Path:
+    """Write weights and metadata; refuses to replace existing files unless ``overwrite``.
+
+    ``compress``: deflate the arrays (tree node indices shrink ~3x; networks' floats do not)."""
     from pcids import __version__
 
     npz, js = model_files(path)
@@ -66,7 +72,7 @@ def save_state(path: str | Path, state: dict[str, np.ndarray], metadata: dict[st
     bad = [k for k, v in arrays.items() if v.dtype.kind not in "biuf"]
     if bad:
         raise ModelFileError(f"model state {bad[:3]} is not numeric; only numeric arrays are saved")
-    blob = _npz_bytes(arrays)
+    blob = _npz_bytes(arrays, compress)
     meta = {
         "format_version": FORMAT_VERSION,
         "pcids_version": __version__,

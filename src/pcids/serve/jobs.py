@@ -211,10 +211,11 @@ def _records(df: Any) -> list[dict[str, Any]]:
 
 
 def predict_elastic(comps: list[Any]) -> list[dict[str, Any]]:
-    """G, K, E, nu +- sigma and in_domain per composition (ElasticModel.predict)."""
-    from pcids.models.ensemble import load_elastic_model
+    """Every shipped property +- sigma (G, K, E, nu, Tg, Tx, Tl, dTx, Trg, gamma) and in_domain per
+    composition, as ``pcids predict --json`` (pcids.models.properties.predict_properties)."""
+    from pcids.models.properties import predict_properties
 
-    return _records(load_elastic_model().predict(comps))
+    return _records(predict_properties(comps))
 
 
 def predict_gfa(comps: list[Any]) -> list[dict[str, Any]]:
