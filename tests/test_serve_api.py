@@ -143,6 +143,10 @@ def test_info_health_openapi_and_offline_docs(client):
     info = client.get("/api/info").json()
     assert {"Ti", "Zr", "Be", "Fe"} <= set(info["trained"]) <= set(info["elements"])
     assert info["limits"]["max_elements"] == 12 and "G" in info["targets"]
+    from pcids.models.properties import PROPERTIES
+
+    assert list(info["properties"]) == list(PROPERTIES)  # what /api/predict answers, with units for the page
+    assert info["properties"]["G"]["unit"] == "GPa" and info["properties"]["nu"]["unit"] == ""
     assert client.get("/api/health").json()["status"] == "ok"
     schema = client.get("/openapi.json").json()
     assert {"/api/design", "/api/predict", "/api/gfa"} <= set(schema["paths"])

@@ -227,10 +227,15 @@ def test_predict_view_keeps_good_rows(page, server):
     assert rows.count() == 3
     _, pred = _api(server, "/api/predict", {"formulas": formulas})
     _, gfa = _api(server, "/api/gfa", {"formulas": formulas})
-    good = rows.nth(0).locator("td").all_inner_texts()
-    assert good[0] == formulas[0]
-    assert good[1] == f"{pred['rows'][0]['G']:.1f} ± {pred['rows'][0]['G_std']:.1f}"
-    assert good[5] == f"{gfa['rows'][0]['p_bulk_glass']:.2f}"
+    good = dict(zip(page.locator("#predictions thead th").all_inner_texts(), rows.nth(0).locator("td").all_inner_texts()))
+    assert good["formula"] == formulas[0]
+    assert good["G (GPa)"] == f"{pred['rows'][0]['G']:.1f} ± {pred['rows'][0]['G_std']:.1f}"
+    assert good["P(Dmax ≥ 2 mm)"] == f"{gfa['rows'][0]['p_bulk_glass']:.2f}"
+    shipped = [k for k in ("Tg", "Tx", "Tl", "dTx", "Trg", "gamma") if k in pred["rows"][0]]  # every property the API answers
+    for k in shipped:
+        assert any(h.split(" (")[0] == k for h in good), (k, list(good))
+    if "Tg" in shipped:
+        assert good["Tg (K)"] == f"{pred['rows'][0]['Tg']:.0f} ± {pred['rows'][0]['Tg_std']:.0f}"
     assert "bad" in (rows.nth(1).get_attribute("class") or "")
     assert rows.nth(1).locator("td.err").inner_text() == pred["rows"][1]["error"]
     assert rows.nth(2).locator("td").nth(0).inner_text() == "Cu50Zr50" and "bad" not in (rows.nth(2).get_attribute("class") or "")
@@ -240,6 +245,8 @@ def test_predict_view_keeps_good_rows(page, server):
     csv = pd.read_csv(dl.value.path())
     assert list(csv["ok"]) == [True, False, True]
     assert csv["G"].iloc[2] == pytest.approx(pred["rows"][2]["G"], rel=1e-9)
+    for k in shipped:
+        assert csv[k].iloc[2] == pytest.approx(pred["rows"][2][k], rel=1e-9) and f"{k}_std" in csv
 
 
 def test_api_docs_load_nothing_from_the_internet(page, server):

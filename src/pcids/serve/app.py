@@ -43,6 +43,13 @@ def _error(status: int, detail: str, field: str | None, kind: str) -> JSONRespon
     return JSONResponse({"detail": detail, "field": field, "error": kind}, status_code=status)
 
 
+def _properties() -> dict[str, dict[str, str]]:
+    """Every property /api/predict answers: {name: {unit, description}} (the library's table)."""
+    from pcids.models.properties import PROPERTIES
+
+    return {name: {"unit": str(p["unit"]), "description": str(p["description"])} for name, p in PROPERTIES.items()}
+
+
 def create_app(limits: Limits | None = None) -> FastAPI:
     """A new app with its own search gate; ``limits`` defaults to :class:`Limits()`."""
     from fastapi_offline import FastAPIOffline
@@ -115,6 +122,7 @@ def create_app(limits: Limits | None = None) -> FastAPI:
             "targets": list(lib.TARGETS),
             "design_options": options,
             "screen_options": screening.screen_options(),
+            "properties": _properties(),
             "choices": choices,
             "limits": limits.to_dict(),
         }
@@ -144,7 +152,7 @@ def create_app(limits: Limits | None = None) -> FastAPI:
             return JSONResponse({"detail": out["rows"][0]["error"], "field": "formulas", "error": "NoUsableFormula", **out}, status_code=422)
         return JSONResponse(out)
 
-    @app.post("/api/predict", summary="G, K, E, nu +- sigma per formula (ElasticModel.predict)", responses={200: {"model": RowsResponse}, **_ERRORS})
+    @app.post("/api/predict", summary="Every shipped property +- sigma per formula (G, K, E, nu, Tg, Tx, Tl, dTx, Trg, gamma: pcids.models.properties.predict_properties)", responses={200: {"model": RowsResponse}, **_ERRORS})
     async def predict(body: FormulasRequest) -> JSONResponse:
         return await _rows(body, jobs.predict_elastic)
 

@@ -484,8 +484,20 @@ function applyScreenDefaults() {
 }
 
 // ---------------------------------------------------------------- predict view
-const PRED_COLUMNS = ["formula", "G (GPa)", "K (GPa)", "E (GPa)", "nu", "P(Dmax ≥ 2 mm)", "bulk glass?", "Dmax (mm)", "~68 % range (mm)", "Dmax if glass (mm)", "in domain"];
+const GFA_COLUMNS = ["P(Dmax ≥ 2 mm)", "bulk glass?", "Dmax (mm)", "~68 % range (mm)", "Dmax if glass (mm)", "in domain"];
+const GFA_KEYS = ["p_bulk_glass", "bulk_glass", "dmax_mm", "dmax_low", "dmax_high", "dmax_if_glass_mm", "threshold_mm"];
 const pm = (v, s, d) => (v === null || v === undefined ? "-" : `${v.toFixed(d)} ± ${s.toFixed(d)}`);
+const DECIMALS = { GPa: 1, K: 0 };  // unitless ratios: 3
+
+function propertyNames(rows) {  // the properties /api/predict answered, in the library's order (GET /api/info)
+  const order = Object.keys(INFO.properties || {}).concat(["G", "K", "E", "nu"]);
+  return [...new Set(order)].filter((n) => rows.some((r) => r.ok && typeof r[n] === "number"));
+}
+
+function unitOf(name) {
+  const u = (INFO.properties || {})[name]?.unit;
+  return u === undefined ? UNITS[name] || "" : u;
+}
 
 $("predict-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
@@ -513,8 +525,13 @@ $("predict-form").addEventListener("submit", async (ev) => {
 
 function mergeRows(p, g) {
   const out = { formula: p.input, canonical: p.formula, ok: p.ok && g.ok, error: p.error || g.error || null, warnings: [...new Set([...(p.warnings || []), ...(g.warnings || [])])] };
-  if (p.ok) Object.assign(out, { G: p.G, G_std: p.G_std, K: p.K, K_std: p.K_std, E: p.E, E_std: p.E_std, nu: p.nu, nu_std: p.nu_std, in_domain: p.in_domain });
-  if (g.ok) Object.assign(out, { p_bulk_glass: g.p_bulk_glass, bulk_glass: g.bulk_glass, dmax_mm: g.dmax_mm, dmax_low: g.dmax_low, dmax_high: g.dmax_high, dmax_if_glass_mm: g.dmax_if_glass_mm, gfa_in_domain: g.in_domain, threshold_mm: g.threshold_mm });
+  if (p.ok) {  // every property with its sigma, and in_domain
+    for (const [k, v] of Object.entries(p)) if (typeof v === "number" || k === "in_domain") out[k] = v;
+  }
+  if (g.ok) {
+    GFA_KEYS.forEach((k) => { out[k] = g[k]; });
+    out.gfa_in_domain = g.in_domain;
+  }
   return out;
 }
 
@@ -525,16 +542,18 @@ function renderPredictions(rows) {
   const table = $("predictions");
   const head = table.querySelector("thead"), body = table.querySelector("tbody");
   head.innerHTML = ""; body.innerHTML = "";
+  const names = propertyNames(rows);
+  const columns = ["formula", ...names.map((n) => (unitOf(n) ? `${n} (${unitOf(n)})` : n)), ...GFA_COLUMNS];
   const tr = el("tr");
-  PRED_COLUMNS.forEach((c, j) => tr.appendChild(el("th", { class: j === 0 ? "text" : "" }, c)));
+  columns.forEach((c, j) => tr.appendChild(el("th", { class: j === 0 ? "text" : "" }, c)));
   head.appendChild(tr);
   for (const r of rows) {
     const row = el("tr", { class: r.ok ? "" : "bad" });
     row.appendChild(el("td", { class: "text" }, r.formula));
     if (!r.ok) {
-      row.appendChild(el("td", { class: "err", colspan: PRED_COLUMNS.length - 1 }, r.error));
+      row.appendChild(el("td", { class: "err", colspan: columns.length - 1 }, r.error));
     } else {
-      [pm(r.G, r.G_std, 1), pm(r.K, r.K_std, 1), pm(r.E, r.E_std, 1), pm(r.nu, r.nu_std, 3),
+      [...names.map((n) => pm(r[n], r[n + "_std"], DECIMALS[unitOf(n)] ?? 3)),
         r.p_bulk_glass.toFixed(2), r.bulk_glass ? "yes" : "no", r.dmax_mm.toPrecision(2),
         `${r.dmax_low.toPrecision(2)} - ${r.dmax_high.toPrecision(2)}`,
         r.dmax_if_glass_mm === undefined || r.dmax_if_glass_mm === null ? "-" : r.dmax_if_glass_mm.toPrecision(2),
@@ -554,7 +573,7 @@ function csvCell(v) {
 
 $("dl-pred-csv").addEventListener("click", () => {
   if (!lastRows) return;
-  const keys = ["formula", "ok", "G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std", "in_domain", "p_bulk_glass", "bulk_glass", "dmax_mm", "dmax_low", "dmax_high", "dmax_if_glass_mm", "gfa_in_domain", "threshold_mm", "error"];
+  const keys = ["formula", "ok", ...propertyNames(lastRows).flatMap((n) => [n, n + "_std"]), "in_domain", ...GFA_KEYS, "gfa_in_domain", "error"];
   const lines = [keys.join(","), ...lastRows.map((r) => keys.map((k) => csvCell(r[k])).join(","))];
   download("pcids-predictions.csv", lines.join("\n") + "\n", "text/csv");
 });
