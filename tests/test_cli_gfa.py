@@ -67,7 +67,7 @@ def test_gfa_file_and_csv_output(tmp_path):
     r = runner.invoke(app, ["gfa", "--file", str(src), "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert out.read_text().splitlines()[0] == (
-        "input,formula,p_bulk_glass,bulk_glass,dmax_mm,dmax_low,dmax_high,dmax_if_glass_mm,dmax_if_glass_low,dmax_if_glass_high,in_domain"
+        "input,formula,p_bulk_glass,bulk_glass,verdict,dmax_mm,dmax_low,dmax_high,dmax_if_glass_mm,dmax_if_glass_low,dmax_if_glass_high,in_domain"
     )
     again = runner.invoke(app, ["gfa", "Cu50Zr50", "--out", str(out)])
     assert again.exit_code == 1 and "--force" in again.stderr

@@ -119,7 +119,7 @@ def test_gfa_table_piped_to_a_file_is_whole(tmp_path):
 
 
 DESIGN = ["design", "Ti", "Zr", "Be", "Fe", "--G", "36", "--K", "105", "-k", "3", "-q"]
-DESIGN_COLUMNS = ["#", "composition", "G", "K", "E", "nu", "error", "P(D>=2)", "Dmax", "ok", "nearest known, L1"]
+DESIGN_COLUMNS = ["#", "composition", "G", "K", "E", "nu", "error", "P(D>=2)", "Dmax", "D if glass", "ok", "nearest known, L1"]
 
 
 def _design_rows(out: str) -> list[list[str]]:
@@ -138,8 +138,9 @@ def test_piped_design_table_keeps_rank_ok_and_every_column(small_models):
     assert header == DESIGN_COLUMNS
     for row, c in zip(rows, cand):
         assert row[0] == str(c["rank"]) and row[1].rstrip("*") == c["composition"]
-        assert row[2] == f"{c['G']:.1f}±{c['G_std']:.1f}" and row[9] in ("yes", "GFA no", "no")
-        assert row[10] == f"{c['nearest_known']}, {c['nearest_L1']:.0f}"
+        assert row[2] == f"{c['G']:.1f}±{c['G_std']:.1f}" and row[10] in ("yes", "GFA no", "no")
+        assert row[8] == (f"{c['dmax_mm']:.1f}" if c["dmax_mm"] >= 2 else "<2") and row[9] == f"{c['dmax_if_glass_mm']:.1f}"
+        assert row[11] == f"{c['nearest_known']}, {c['nearest_L1']:.0f}"
     trace = [ln for ln in piped.stdout.splitlines() if ln.lstrip().startswith("exhaustive lattice")]
     assert trace and "lattice points scored" in trace[0] and "pool" in trace[0]  # one line, not wrapped at 80
 
@@ -150,7 +151,7 @@ def test_design_in_an_80_column_terminal_drops_evidence_columns_and_says_so(smal
     out = ANSI.sub("", res.stdout)
     assert "…" not in out
     header, *rows = _design_rows(out)
-    left_out = re.search(r"left out to fit 80 columns: (.*); pipe or --json for all", out).group(1)
+    left_out = re.search(r"left out to fit 80 columns: (.*?); pipe or", out, re.S).group(1).replace("\n", " ")
     assert left_out.startswith("nearest known, L1")  # the first to go
     assert header[:2] == ["#", "composition"] and {"G", "K", "error", "ok"} <= set(header)
     assert "nearest known, L1" not in header and len(header) < len(DESIGN_COLUMNS)

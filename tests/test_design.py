@@ -412,7 +412,12 @@ def test_gfa_check_can_be_switched_off_and_thresholds():
     assert res.candidates["gfa_pass"].all() and res.candidates["p_gfa"].notna().all()
     assert not design(["Ti", "Zr"], {"G": 36}, forward=tiny_models()[0], inverse=tiny_models()[1], gfa_threshold_mm=None, top_k=2, max_iterations=1).candidates["p_gfa"].notna().any()
     res5 = run(gfa_threshold_mm=5.0, top_k=5, max_iterations=1)
-    np.testing.assert_array_equal(res5.candidates["gfa_pass"], res5.candidates["dmax_mm"] >= 5.0)
+    # Another threshold x: P(Dmax >= x) under the GFA mixture reaches the operating point (x = 2 mm: P itself).
+    gfa = tiny_models()[2]
+    c = res5.candidates
+    p5 = gfa.dmax_exceedance(c["p_gfa"].to_numpy(), c["dmax_if_glass_mm"].to_numpy(), 5.0)
+    np.testing.assert_array_equal(c["gfa_pass"], p5 >= gfa.decision_threshold_)
+    assert (p5 <= c["p_gfa"].to_numpy() + 1e-12).all()  # reaching 5 mm is never likelier than reaching 2 mm
     # The probability column stays the classifier's own (2 mm), whatever the threshold asked.
     assert res5.settings["gfa_probability_mm"] == pytest.approx(2.0)
 

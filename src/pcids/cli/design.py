@@ -14,18 +14,20 @@ LARGE_SEARCH = 10_000_000
 SCORING_RATE = 190_000
 
 
-def _keyed(items: list[str], option: str) -> dict[str, str]:
-    """``["Fe=0:10", ...]`` -> {"Fe": "0:10"}; an element given twice is refused, not the last kept."""
+def _keyed(items: list[str], option: str, expected: str | None = None, what: str = "element") -> dict[str, str]:
+    """``["Fe=0:10", ...]`` -> {"Fe": "0:10"}; a key given twice is refused, not the last kept."""
     from pcids.errors import DesignError
 
+    if expected is None:
+        expected = "ELEMENT=" + ("MIN:MAX, e.g. Fe=0:10" if option == "--bounds" else "AT%, e.g. Be=25")
     out: dict[str, str] = {}
     for item in items:
         el, sep, value = item.partition("=")
         el = el.strip()
         if not sep or not el:
-            raise DesignError(f"{option} {item!r}: expected ELEMENT={'MIN:MAX, e.g. Fe=0:10' if option == '--bounds' else 'AT%, e.g. Be=25'}")
+            raise DesignError(f"{option} {item!r}: expected {expected}")
         if el in out:
-            raise DesignError(f"{option} given twice for {el} ({el}={out[el]} and {item}); give each element once")
+            raise DesignError(f"{option} given twice for {el} ({el}={out[el]} and {item}); give each {what} once")
         out[el] = value
     return out
 
@@ -56,6 +58,20 @@ def parse_fixed(items: list[str]) -> dict[str, float]:
             out[el] = float(v)
         except ValueError:
             raise DesignError(f"--fixed {el}={v}: expected ELEMENT=AT%, e.g. Be=25") from None
+    return out
+
+
+def parse_named(items: list[str], option: str) -> dict[str, float]:
+    """``["Tg=700", "Dmax=5"]`` -> {"Tg": 700.0, "Dmax": 5.0}; a name given twice is refused."""
+    from pcids.errors import DesignError
+
+    example = "Tg=700" if option == "--target" else "Dmax=5"
+    out: dict[str, float] = {}
+    for name, value in _keyed(items, option, f"NAME=VALUE, e.g. {example}", "name").items():
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise DesignError(f"{option} {name}={value}: VALUE must be a number") from None
     return out
 
 
@@ -129,6 +145,13 @@ def command(
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write the parallel-coordinates figure (PNG/PDF/SVG)."),
     force: bool = typer.Option(False, "--force", help="Overwrite --csv / --plot files."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    target: List[str] = typer.Option([], "--target", help="NAME=VALUE target of any predicted quantity (repeatable), e.g. Tg=700, Dmax=5, density=6.5; --G/--K/--E/--nu are shortcuts."),
+    at_least: List[str] = typer.Option([], "--at-least", help="NAME=VALUE constraint: at least VALUE with probability >= --confidence (repeatable), e.g. Dmax=5."),
+    at_most: List[str] = typer.Option([], "--at-most", help="NAME=VALUE constraint: at most VALUE with probability >= --confidence (repeatable), e.g. cost=20."),
+    maximize: List[str] = typer.Option([], "--maximize", help="NAME to maximise (repeatable), e.g. p_gfa; with other objectives the Pareto set leads."),
+    minimize: List[str] = typer.Option([], "--minimize", help="NAME to minimise (repeatable), e.g. cost."),
+    confidence: float = typer.Option(0.5, "--confidence", help="Probability the constraints must be met with (jointly)."),
+    pareto_plot: Optional[Path] = typer.Option(None, "--pareto-plot", help="Write the Pareto figure of the objectives (PNG/PDF/SVG)."),
 ) -> None:
     """Design compositions of ELEMENTS with the target moduli that should cast as bulk glasses.
 
@@ -137,7 +160,11 @@ def command(
     by the chance of meeting the targets, closeness to known glass formers and
     P(GFA), and returns the best that are at least --min-distance at.% apart.
     --strategy paper runs the paper's predictor-corrector scheme (box +-SIZE).
-    Example: pcids design Ti Zr Be Fe --G 36 --K 105
+    NAME (--target, --at-least, --at-most, --maximize, --minimize) is any predicted
+    quantity: G, K, E, nu, the shipped property models (Tg, Tx, ...), Dmax (mm),
+    p_gfa, density (g/cm3), cost (USD/kg).
+    Examples: pcids design Ti Zr Be Fe --G 36 --K 105;
+    pcids design Zr Cu Al Ag --target Tg=700 --at-least Dmax=5 --minimize cost
     """
     from pcids.cli._common import check_output_path, console, print_json, warnings_to_stderr
 
@@ -145,10 +172,19 @@ def command(
         check_output_path(csv, force, "--csv")
     if plot is not None:
         check_output_path(plot, force, "--plot", figure=True)
+    if pareto_plot is not None:
+        check_output_path(pareto_plot, force, "--pareto-plot", figure=True)
     bounds_, fixed_ = parse_bounds(bounds), parse_fixed(fixed)
     if strategy == "paper" or exhaustive or strategy == "exhaustive":  # auto/global searches stay small
         warn_large_search(elements, size if strategy == "paper" else 100.0, step, fixed_)
     targets = {k: v for k, v in {"G": G, "K": K, "E": E_target, "nu": nu}.items() if v is not None}
+    for name, v in parse_named(target, "--target").items():
+        if name in targets:
+            from pcids.errors import DesignError
+
+            raise DesignError(f"target {name} given twice (--{name} {targets[name]:g} and --target {name}={v:g}); give it once")
+        targets[name] = v
+    lower, upper = parse_named(at_least, "--at-least"), parse_named(at_most, "--at-most")
     from pcids.design import design
 
     with warnings_to_stderr():
@@ -170,11 +206,18 @@ def command(
             fixed=fixed_,
             max_iterations=max_iterations,
             progress=not quiet and not json_out,
+            at_least=lower,
+            at_most=upper,
+            maximize=maximize,
+            minimize=minimize,
+            confidence=confidence,
         )
     if csv is not None:
         result.to_csv(csv, overwrite=force)
     if plot is not None:
         result.plot(plot, overwrite=force)
+    if pareto_plot is not None:
+        result.plot_pareto(pareto_plot, overwrite=force)
     if json_out:
         import json
 
@@ -183,7 +226,10 @@ def command(
     _print(result, console, relative=not absolute)
 
 
-_SHORT = {"meets target and GFA": "[green]yes[/]", "meets target, GFA check failed": "[yellow]GFA no[/]", "outside tolerance": "[red]no[/]"}
+_SHORT = {
+    "meets target and GFA": "[green]yes[/]", "meets target, GFA check failed": "[yellow]GFA no[/]",
+    "meets target, constraint failed": "[yellow]constraint no[/]", "outside tolerance": "[red]no[/]",
+}
 
 
 def _print(result, console, relative: bool) -> None:  # type: ignore[no-untyped-def]
@@ -193,12 +239,39 @@ def _print(result, console, relative: bool) -> None:  # type: ignore[no-untyped-
     console.print(f"[{style}]{result.message}[/]", highlight=False)
     if len(result.known):
         _print_known(result, console, relative)
-    tgt = ", ".join(f"{k} = {v:g}" for k, v in result.targets.items())
-    own = result.settings.get("gfa_probability_mm")  # the classifier's own threshold, whatever --gfa-threshold says
+    st = result.settings
+    tgt = ", ".join(
+        [f"{k} = {v:g}" for k, v in result.targets.items()]
+        + [f"{k} >= {v:g}" for k, v in st.get("at_least", {}).items()] + [f"{k} <= {v:g}" for k, v in st.get("at_most", {}).items()]
+        + [f"max {k}" for k in st.get("maximize", [])] + [f"min {k}" for k in st.get("minimize", [])]
+    )
+    own = st.get("gfa_probability_mm")  # the classifier's own threshold, whatever --gfa-threshold says
+    thr = own or 2.0
+    cand = result.candidates
+    extra = [n for n in dict.fromkeys([*result.targets, *st.get("at_least", {}), *st.get("at_most", {}), *st.get("maximize", []), *st.get("minimize", [])])
+             if n not in ("G", "K", "E", "nu", "Dmax", "p_gfa", "cost")]
+    bounds = [(n, ">=", b) for n, b in st.get("at_least", {}).items()] + [(n, "<=", b) for n, b in st.get("at_most", {}).items()]
+    multi = "pareto" in cand.columns
+    show_cost = "cost" in [*result.targets, *st.get("minimize", []), *st.get("maximize", []), *st.get("at_most", {}), *st.get("at_least", {})]
+
+    def mm(v: float) -> str:
+        return "-" if v != v else (f"<{thr:g}" if v < thr else f"{v:.1f}")
+
+    def num(v: float, s: float | None = None) -> str:
+        if v != v:
+            return "-"
+        text = f"{v:.4g}" if abs(v) < 1e4 else f"{v:.0f}"
+        return text if s is None or s != s or s == 0 else f"{text}±{s:.2g}"
+
     # in a narrow terminal the evidence columns go first; rank, composition, G, K, error and verdict stay
     columns = [
         Column("#"), Column("composition", "left", wrap=True), Column("G"), Column("K"), Column("E", drop=3), Column("nu", drop=4),
-        Column("error"), Column(f"P(D>={own:g})" if own else "P(GFA)", drop=5), Column("Dmax", drop=2),
+        *[Column(n) for n in extra],
+        Column("error"), Column(f"P(D>={own:g})" if own else "P(GFA)", drop=5), Column("Dmax", drop=2 if "Dmax" not in st.get("at_least", {}) else None),
+        Column("D if glass", drop=2),
+        *[Column(f"P({n}{op}{b:g})") for n, op, b in bounds],
+        *([Column("cost")] if show_cost else []),
+        *([Column("pareto", "left")] if multi else []),
         Column("ok", "left"), Column("nearest known, L1", "left", drop=1),
     ]
     rows = [
@@ -209,22 +282,38 @@ def _print(result, console, relative: bool) -> None:  # type: ignore[no-untyped-
             f"{r.K:.1f}±{r.K_std:.1f}",
             f"{r.E:.1f}",
             f"{r.nu:.3f}",
+            *[num(r[n], r.get(f"{n}_std")) for n in extra],
             f"{100 * r.error:.2f}%" if relative else f"{r.error:.3g}",
             "-" if r.p_gfa != r.p_gfa else f"{r.p_gfa:.2f}",
-            "-" if r.dmax_mm != r.dmax_mm else f"{r.dmax_mm:.1f}",
+            mm(r.dmax_mm),
+            "-" if r.dmax_if_glass_mm != r.dmax_if_glass_mm else f"{r.dmax_if_glass_mm:.1f}",
+            *[f"{r[_p_column(n, op)]:.2f}" for n, op, b in bounds],
+            *(["-" if r.cost != r.cost else f"{r.cost:.1f}"] if show_cost else []),
+            *(["yes" if r.pareto else ""] if multi else []),
             _SHORT[r.status],
             f"{r.nearest_known}, {r.nearest_L1:.0f}",
         )
-        for _, r in result.candidates.iterrows()
+        for _, r in cand.iterrows()
     ]
     print_table(columns, rows, title=f"{'-'.join(result.elements)}: {tgt}", out=console)
-    console.print(
-        "G, K, E in GPa (+- 1 sigma); Dmax in mm; ok = within tolerance and passes the GFA check"
-        + ("" if result.candidates["in_domain"].all() else "; [red]*[/] outside the training domain (extrapolation)"),
-        style="dim",
-    )
+    units = st.get("units", {})
+    unit_note = "".join(f"; {n} in {units[n]}" for n in extra if units.get(n))
+    notes = [
+        f"G, K, E in GPa (+- 1 sigma){unit_note}; Dmax in mm, the median given P(D>={thr:g}) (<{thr:g}: more likely below); "
+        "D if glass: the regressor's diameter should it form a glass" + ("; cost in USD/kg" if show_cost else ""),
+        "ok = within tolerance and passes the GFA check" + (f" and the constraints (jointly, P >= {st.get('confidence', 0.5):g})" if bounds else ""),
+    ]
+    if multi:
+        notes.append("pareto = no other candidate is better in every objective (" + ", ".join(f"{s} {c}" for c, s in st.get("pareto_objectives", [])) + "); those lead the table")
+    if not cand["in_domain"].all():
+        notes.append("[red]*[/] outside the training domain (extrapolation)")
+    console.print("; ".join(notes), style="dim", highlight=False)
     for t in result.trace:
         console.print("  " + _trace_line(t), highlight=False, style="dim")
+
+
+def _p_column(name: str, op: str) -> str:
+    return f"p_{'at_least' if op == '>=' else 'at_most'}_{name}"
 
 
 def _print_known(result, console, relative: bool) -> None:  # type: ignore[no-untyped-def]

@@ -44,7 +44,6 @@ def command(
 
     def predict(items: list[str]):  # type: ignore[no-untyped-def]
         df = m.predict_gfa(items)
-        df.insert(2, "bulk_glass", df["p_bulk_glass"] >= m.decision_threshold_)
         df["in_domain"] = m.domain_check(items)
         return df
 
@@ -56,19 +55,24 @@ def command(
         if json_out:
             flags = ("in_domain", "bulk_glass")
             print_json([
-                {"input": i, "threshold_mm": thr, **{k: (v if k == "formula" else bool(v) if k in flags else float(v)) for k, v in r.items()}}
+                {"input": i, "threshold_mm": thr, **{k: (v if k in ("formula", "verdict") else bool(v) if k in flags else float(v)) for k, v in r.items()}}
                 for i, r in df.iterrows()
             ])
         else:
             columns = [Column("alloy", "left", wrap=True), Column(f"P(Dmax >= {thr:g} mm)"), Column(f"bulk glass >= {thr:g} mm?"),
                        Column("Dmax (mm)"), Column("~68 % range (mm)", drop=2), Column("Dmax if glass (mm)", drop=3), Column("in domain", drop=1)]
+            def mm(v: float) -> str:
+                return f"< {thr:g}" if v < thr else f"{v:.2g}"
+
             print_table(columns, [
-                (i, f"{r.p_bulk_glass:.2f}", "yes" if r.bulk_glass else "no", f"{r.dmax_mm:.2g}",
-                 f"{r.dmax_low:.2g} - {r.dmax_high:.2g}", f"{r.dmax_if_glass_mm:.2g}", "yes" if r.in_domain else "[red]no[/]")
+                (i, f"{r.p_bulk_glass:.2f}", r.verdict, mm(r.dmax_mm),
+                 f"{mm(r.dmax_low)} - {mm(r.dmax_high)}", f"{r.dmax_if_glass_mm:.2g}", "yes" if r.in_domain else "[red]no[/]")
                 for i, r in df.iterrows()
-            ], title=f"Glass-forming ability (decision at P >= {m.decision_threshold_:.2f})")
+            ], title="Glass-forming ability")
             console.print(
-                f"[dim]Dmax: the median diameter given P (0 = below {thr:g} mm, not a bulk glass); "
+                f"[dim]bulk glass: yes where P >= 0.5, which is where Dmax reaches {thr:g} mm; possible where P reaches "
+                f"{m.decision_threshold_:.2f} (the classifier's operating point, max balanced accuracy); else no. "
+                f"Dmax: the median diameter given P (< {thr:g}: more likely than not below {thr:g} mm, not a bulk glass); "
                 "Dmax if glass: the regressor's diameter should the alloy form a glass.[/]",
                 highlight=False,
             )

@@ -29,10 +29,12 @@ from pcids.design.checks import (
     warn_target_range,
 )
 from pcids.design.known import default_glass_data, glass_reference, known_meeting_targets, nearest_known
-from pcids.design.objectives import Evaluator, Objective, make_scorer, moduli_for_predictor
+from pcids.design.objectives import Evaluator, Objective, ObjectiveSpec, make_scorer, moduli_for_predictor, objective_columns
+from pcids.design.pareto import pareto_first
+from pcids.design.quantities import MODULI, PropertyPredictor, QuantityRegistry
 from pcids.design import ranking as _ranking
 from pcids.design.ranking import PREFER, Plausibility, diverse_picks, likelihood_score, rank, status_codes
-from pcids.design.result import STATUS, DesignResult
+from pcids.design.result import STATUS, STATUS_CONSTRAINTS, DesignResult
 from pcids.design.search import (
     EXHAUSTIVE_UP_TO,
     box_limits,
@@ -54,6 +56,7 @@ N_SLOTS = 7
 __all__ = [
     "design", "DesignResult", "Objective", "TARGETS", "STATUS", "STRATEGIES", "PREFER", "MAX_ELEMENTS",
     "check_design_elements", "check_targets", "check_bounds", "make_scorer", "moduli_for_predictor", "project",
+    "ObjectiveSpec", "PropertyPredictor", "QuantityRegistry", "check_objective_names",
 ]
 
 
@@ -90,6 +93,12 @@ def design(
     gfa: Any = None,
     data: pd.DataFrame | None = None,
     glass_data: pd.DataFrame | None = None,
+    at_least: Mapping[str, float] | None = None,
+    at_most: Mapping[str, float] | None = None,
+    maximize: Sequence[str] = (),
+    minimize: Sequence[str] = (),
+    confidence: float = 0.5,
+    models: Mapping[str, Any] | Sequence[Any] | None = None,
 ) -> DesignResult:
     """Compositions of ``elements`` predicted to reach ``targets`` and to cast as bulk glasses.
 
@@ -98,8 +107,19 @@ def design(
     elements : list of str
         2 to 12 element symbols (more than 7: no predictor, the search starts from
         known alloys and random points).
-    targets : {"G", "K", "E", "nu": value}
-        Any of the moduli (GPa) and Poisson's ratio; physically inconsistent sets are refused.
+    targets : {name: value}
+        Any predicted quantity (:mod:`pcids.design.quantities`): the moduli G, K, E (GPa)
+        and nu (physically inconsistent sets are refused), the shipped property models
+        (Tg, Tx, ...), ``models``' names, ``Dmax`` (mm), ``p_gfa``, ``density`` (g/cm3), ``cost`` (USD/kg).
+    at_least, at_most : {name: bound}, optional
+        Constraints, met when the joint probability of all of them (from sigma; for Dmax the
+        GFA mixture) reaches ``confidence`` (0.5: more likely than not); the table shows each.
+    maximize, minimize : list of name
+        Objectives. With more than one objective (the targets' error counts as one) the
+        Pareto set of the candidates leads the table (column ``pareto``), ranked within it
+        by ``prefer``.
+    models : {name: PropertyPredictor} or list, optional
+        Further property models (``predict_matrix(A, elements) -> (mean, std)``), e.g. a user's.
     tolerance : float
         Largest acceptable error (relative fraction by default, GPa if ``relative=False``).
     E, h : float
@@ -137,7 +157,7 @@ def design(
 
     # -- checks -----------------------------------------------------------------
     elements = check_design_elements(elements)
-    targets = check_targets(targets)
+    targets, other_targets = check_objective_names(targets, at_least, at_most, maximize, minimize, models)
     check_number("tolerance", tolerance)
     check_number("step h", h, strict=True, what=" at.%")
     if not (isinstance(E, (int, float)) and math.isfinite(E)) or E < h:
@@ -161,7 +181,13 @@ def design(
         raise DesignError(f"{what} needs the inverse model's predictor, which takes 2 to {N_SLOTS} elements; got {len(elements)}")
     bounds_, fixed_ = check_bounds(elements, bounds, fixed)
     objective = Objective(targets, relative=relative, aggregate=aggregate)
-    check_target_consistency(targets, objective, tolerance)
+    if targets:
+        check_target_consistency(targets, objective, tolerance)
+    spec = ObjectiveSpec({**targets, **other_targets}, at_least, at_most, tuple(maximize), tuple(minimize), relative, aggregate, confidence)
+    if other_targets and strategy == "paper":
+        raise DesignError(f"strategy='paper' designs for the moduli only (its corrector bounds the forward ensemble); got targets {', '.join(other_targets)}")
+    if not targets and prefer == "closest":
+        raise DesignError("prefer='closest' needs a modulus target (G, K, E or nu) for the inverse model's predictor")
     if tie_resolution is None:
         tie = (tolerance if prefer == "closest" else tolerance / 4) if tolerance > 0 else (1e-3 if relative else 1e-2)
     else:
@@ -175,7 +201,9 @@ def design(
     warn_target_range(targets, data)
     forward, inverse, gfa = _models(forward, inverse, gfa, gfa_threshold_mm, strategy, prefer, has_predictor)
     warn_gfa_threshold(gfa_threshold_mm, float(gfa.threshold_mm) if gfa is not None else None)
-    evaluate = Evaluator(forward, gfa, objective, elements, tolerance, gfa_threshold_mm, gfa_min_probability)
+    registry = QuantityRegistry(elements, forward, gfa, models)
+    spec.check(registry, tolerance)
+    evaluate = Evaluator(forward, gfa, objective, elements, tolerance, gfa_threshold_mm, gfa_min_probability, spec, registry)
     R, w, _ = glass_reference(default_glass_data() if glass_data is None else glass_data, elements)
     plaus = Plausibility(R, w, bw)
     lo, hi = box_limits(elements, bounds_, fixed_, h)
@@ -185,7 +213,9 @@ def design(
         t = evaluate(A)
         t["log_density"] = plaus.log_density(A)
         t["score"] = likelihood_score(t["p_target"], t["log_density"], t["p_gfa"], w_p, w_g)
-        t["_s"] = status_codes(t["target_met"], t["gfa_pass"])
+        if spec.constraints:  # the constraints' joint probability, as P(targets) enters the score
+            t["score"] += np.log(np.maximum(t["p_constraints"].to_numpy(), 1e-4))
+        t["_s"] = status_codes(t["target_met"], t["gfa_pass"] & t["constraints_pass"])
         return t
 
     def key(A: np.ndarray) -> np.ndarray:
@@ -196,7 +226,7 @@ def design(
 
     # -- start point: the predictor (2-7 elements) --------------------------------
     A0 = None
-    if has_predictor and inverse is not None:
+    if has_predictor and inverse is not None and targets:
         G0, K0, how = moduli_for_predictor(targets, float(data["nu"].median()), float(data["G"].median()))
         from pcids.models.inverse import propose
 
@@ -232,6 +262,8 @@ def design(
         P = evaluate.P
 
         def error(A: np.ndarray) -> np.ndarray:
+            if other_targets:
+                return evaluate.target_error(A)
             mean, _ = forward.predict_descriptors(A @ P / 100.0)
             return objective.error(mean[:, 0].astype(np.float64), mean[:, 1].astype(np.float64))
 
@@ -243,9 +275,14 @@ def design(
         P = evaluate.P
 
         def residuals(X: np.ndarray) -> np.ndarray:
+            if other_targets:  # X is at.% (P = 100 I below): the walk runs in composition space
+                return evaluate.residuals(X)
             mean, _ = forward.predict_descriptors(X)
             per = objective.per_target(mean[:, 0].astype(np.float64), mean[:, 1].astype(np.float64))
             return np.column_stack(list(per.values()))
+
+        if other_targets:
+            P = 100.0 * np.eye(len(elements))
 
         pool, entry = global_pool(starts, residuals, P, key, elements, h, bounds_, fixed_, spread=max(min_distance / 2, 2 * h))
         entry["starts"] = {"predictor": int(A0 is not None), "known glass formers": int(len(starts) - n_random - (A0 is not None)), "random": n_random}
@@ -260,20 +297,20 @@ def design(
     table = pd.concat([pd.DataFrame(allA, columns=elements).assign(step=steps), score_table(allA)], axis=1)
     table.insert(0, "composition", [_formula(elements, r) for r in allA])
     table["status"] = np.asarray(STATUS, dtype=object)[table["_s"].to_numpy()]
+    table.loc[(table["_s"] == 1) & table["gfa_pass"] & ~table["constraints_pass"], "status"] = STATUS_CONSTRAINTS
     table["correction_L1"] = np.abs(allA - A0).sum(axis=1) if A0 is not None else np.nan
-    ranked = rank(table, prefer, tie)
+    ranked = pareto_first(rank(table, prefer, tie), spec.senses(prefer))
     picks, spacing = diverse_picks(ranked[elements].to_numpy(dtype=float), top_k, min_distance)
     explored = ranked.drop(columns=["_s"])
     explored["picked"] = False
     explored.loc[picks, "picked"] = True
     cand = ranked.iloc[picks].reset_index(drop=True)
     trace.append(_diversity_entry(spacing, min_distance, len(ranked), top_k))
-    known = known_meeting_targets(data, elements, objective, tolerance, bounds_, fixed_, h)
-    candidates = _finish(cand, elements, targets, data, forward, gfa)
+    known = known_meeting_targets(data, elements, objective, tolerance, bounds_, fixed_, h) if targets and not other_targets else pd.DataFrame()
+    candidates = _finish(cand, elements, spec, data, forward, gfa)
     explored.insert(0, "pool_rank", np.arange(1, len(explored) + 1))
     explored.insert(0, "rank", 0)  # rank among the picks; 0: not picked
     explored.loc[picks, "rank"] = np.arange(1, len(picks) + 1)
-    message = _message(candidates, known, gfa_threshold_mm, trace, strategy)
     settings = {
         "tolerance": tolerance, "relative": relative, "aggregate": aggregate, "E": E, "h": h, "top_k": top_k,
         "min_distance": min_distance, "strategy": strategy, "gfa_threshold_mm": gfa_threshold_mm,
@@ -281,12 +318,48 @@ def design(
         "max_iterations": max_iterations, "max_E": max_E, "max_widen_candidates": max_widen_candidates,
         "tie_resolution": tie, "prefer": prefer, "bandwidth": bw, "plausibility_weight": w_p, "gfa_weight": w_g,
         "n_random": n_random, "seed": seed, "n_reference_alloys": int(len(R)),
+        "at_least": dict(spec.at_least), "at_most": dict(spec.at_most), "maximize": list(spec.maximize),
+        "minimize": list(spec.minimize), "confidence": confidence, "pareto_objectives": [list(x) for x in spec.senses(prefer)] if spec.multi else [],
+        "units": {n: registry.unit(n) for n in [*spec.targets, *spec.names]},
     }
+    message = _message(candidates, known, gfa_threshold_mm, trace, strategy, spec, settings)
     success = bool(candidates["status"].iloc[0] == STATUS[0]) if len(candidates) else False
-    return DesignResult(elements, targets, candidates, trace, success, message, settings, explored, known)
+    return DesignResult(elements, dict(spec.targets), candidates, trace, success, message, settings, explored, known)
 
 
 # ------------------------------------------------------------------------- helpers
+
+
+def check_objective_names(
+    targets: Mapping[str, float] | None, at_least: Mapping[str, float] | None = None, at_most: Mapping[str, float] | None = None,
+    maximize: Sequence[str] = (), minimize: Sequence[str] = (), models: Any = None,
+) -> tuple[dict[str, float], dict[str, float]]:
+    """(the moduli targets, checked as ever; every other target) after refusing an unknown name anywhere
+    (no model is loaded for it; values are checked by :meth:`ObjectiveSpec.check`)."""
+    if isinstance(maximize, str) or isinstance(minimize, str):
+        raise DesignError("maximize and minimize take a list of names, e.g. ['cost'], not a string")
+    for what, d in (("at_least", at_least), ("at_most", at_most)):
+        if d is not None and not isinstance(d, Mapping):
+            raise DesignError(f"{what} takes a mapping of name to bound, e.g. {{'Dmax': 5}}, got {d!r}")
+    t, others = _split_targets(targets)
+    reg = QuantityRegistry([], models=models)
+    for what, names in (("target", others), ("constraint", [*(at_least or {}), *(at_most or {})]), ("objective", [*maximize, *minimize])):
+        for n in names:
+            reg.check(n, what)
+    return t, others
+
+
+def _split_targets(targets: Mapping[str, float] | None) -> tuple[dict[str, float], dict[str, float]]:
+    """(the moduli targets, checked as ever; every other target, checked by ObjectiveSpec)."""
+    t = {n: v for n, v in dict(targets or {}).items() if v is not None}
+    moduli = {n: v for n, v in t.items() if n in MODULI}
+    others = {n: float(v) if isinstance(v, (int, float)) else v for n, v in t.items() if n not in MODULI}
+    if not t:
+        raise DesignError(
+            "no target given: name at least one, e.g. G=36 or Tg=700 (constraints and maximize/minimize "
+            "choose among the compositions that meet the targets)"
+        )
+    return (check_targets(moduli) if moduli else {}), others
 
 
 def _models(forward: Any, inverse: Any, gfa: Any, gfa_threshold_mm: float | None, strategy: str, prefer: str, has_predictor: bool) -> tuple[Any, Any, Any]:
@@ -339,7 +412,7 @@ def _diversity_entry(spacing: np.ndarray, min_distance: float, n_pool: int, top_
     return {"step": "diverse top k", "min_distance": min_distance, "spacing": spacing.tolist(), "summary": s}
 
 
-def _finish(cand: pd.DataFrame, elements: list[str], targets: Mapping[str, float], data: pd.DataFrame, forward: Any, gfa: Any) -> pd.DataFrame:
+def _finish(cand: pd.DataFrame, elements: list[str], spec: ObjectiveSpec, data: pd.DataFrame, forward: Any, gfa: Any) -> pd.DataFrame:
     """Rank numbers, nearest measured alloy, domain flags, column order; warns about extrapolations."""
     A = cand[elements].to_numpy(dtype=float)
     near = nearest_known(A, elements, data)
@@ -354,10 +427,12 @@ def _finish(cand: pd.DataFrame, elements: list[str], targets: Mapping[str, float
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     cols = (
         ["rank", "composition", *elements, "G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std"]
-        + [f"error_{n}" for n in targets]
-        + ["error", "p_target", "status", "score", "log_density", "correction_L1", "p_gfa", "dmax_mm", "gfa_pass",
-           "nearest_known", "nearest_G", "nearest_K", "nearest_L1", "in_domain", "gfa_in_domain", "step"]
+        + [f"error_{n}" for n in spec.targets]
+        + ["error", "p_target", "status", "score", "log_density", "correction_L1", "p_gfa", "dmax_mm", "dmax_if_glass_mm", "gfa_pass"]
+        + objective_columns(spec, table.columns)
+        + ["density", "cost", "nearest_known", "nearest_G", "nearest_K", "nearest_L1", "in_domain", "gfa_in_domain", "step"]
     )
+    cols = list(dict.fromkeys(cols))
     table = table[cols]
     if not in_dom.all():
         out = [c for c, ok in zip(table["composition"], in_dom) if not ok]
@@ -370,9 +445,12 @@ def _finish(cand: pd.DataFrame, elements: list[str], targets: Mapping[str, float
     return table
 
 
-def _message(candidates: pd.DataFrame, known: pd.DataFrame, gfa_threshold_mm: float | None, trace: list[dict[str, Any]], strategy: str) -> str:
+def _message(candidates: pd.DataFrame, known: pd.DataFrame, gfa_threshold_mm: float | None, trace: list[dict[str, Any]], strategy: str, spec: ObjectiveSpec, settings: Mapping[str, Any]) -> str:
     best = candidates.iloc[0]
     thr = "" if gfa_threshold_mm is None else f" and P(Dmax >= {gfa_threshold_mm:g} mm) passes"
+    if spec.constraints:
+        shown = ", ".join(f"{n} {op} {b:g}" for n, op, b in spec.constraints)
+        thr += f"{' and' if not thr else ','} {shown} with P >= {spec.confidence:g}"
     if len(known):
         lead = (
             f"{len(known)} known alloy(s) already meet the targets (measured): "
@@ -382,7 +460,8 @@ def _message(candidates: pd.DataFrame, known: pd.DataFrame, gfa_threshold_mm: fl
         lead = ""
     if best["status"] == STATUS[0]:
         n_ok = int((candidates["status"] == STATUS[0]).sum())
-        return lead + f"{n_ok} new candidate(s) within tolerance{thr}; rank 1 {best['composition']} (error {best['error']:.3g})"
+        front = f", {int(candidates['pareto'].sum())} on the Pareto front of {', '.join(f'{s} {c}' for c, s in spec.senses(settings['prefer']))}" if spec.multi else ""
+        return lead + f"{n_ok} new candidate(s) within tolerance{thr}{front}; rank 1 {best['composition']} (error {best['error']:.3g})"
     why = "none reaches the targets within tolerance" if best["status"] == STATUS[2] else f"none that reaches the targets{thr}"
     searches = sum(1 for t in trace if t["step"].startswith(("corrector", "exhaustive", "global")))
     return lead + (

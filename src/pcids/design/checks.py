@@ -59,12 +59,7 @@ def check_targets(targets: Mapping[str, float] | None) -> dict[str, float]:
             continue
         if name not in TARGETS:
             raise DesignError(f"unknown target {name!r}; targets are {', '.join(TARGETS)}")
-        try:
-            v = float(v)
-        except (TypeError, ValueError):
-            raise DesignError(f"target {name} must be a number, got {v!r}") from None
-        if not math.isfinite(v):
-            raise DesignError(f"target {name} must be finite, got {v!r}")
+        v = check_finite(f"target {name}", v)
         if name == "nu" and not -1.0 < v < 0.5:
             raise DesignError(f"target nu must lie in (-1, 0.5), got {v}")
         if name != "nu" and v <= 0:
@@ -73,6 +68,17 @@ def check_targets(targets: Mapping[str, float] | None) -> dict[str, float]:
     if not out:
         raise DesignError("no target given: name at least one of G, K, E (GPa) or nu")
     return out
+
+
+def check_finite(what: str, v: Any) -> float:
+    """``v`` as a finite float, else one DesignError naming ``what``."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise DesignError(f"{what} must be a number, got {v!r}") from None
+    if not math.isfinite(f):
+        raise DesignError(f"{what} must be finite, got {v!r}")
+    return f
 
 
 def check_target_consistency(targets: Mapping[str, float], objective: Any, tolerance: float) -> None:

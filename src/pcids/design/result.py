@@ -14,6 +14,8 @@ from pcids.errors import PcidsError
 
 #: Status labels, best first.
 STATUS = ("meets target and GFA", "meets target, GFA check failed", "outside tolerance")
+#: The label of status 1 when the GFA check passed but a constraint (at_least / at_most) did not.
+STATUS_CONSTRAINTS = "meets target, constraint failed"
 
 
 @dataclass
@@ -74,6 +76,16 @@ class DesignResult:
         if path is not None:
             _check_writable(Path(path), overwrite)
         return plot_parallel_coordinates(self, path=path, **kwargs)
+
+    def plot_pareto(self, path: str | Path | None = None, overwrite: bool = False, **kwargs: Any) -> Any:
+        """The objectives' trade-off (two axes, a third as colour) over the explored pool, the Pareto set
+        ringed and the returned candidates labelled; needs two or more objectives. Refuses to replace an
+        existing ``path`` unless ``overwrite``."""
+        from pcids.plots.pareto import plot_pareto
+
+        if path is not None:
+            _check_writable(Path(path), overwrite)
+        return plot_pareto(self, path=path, **kwargs)
 
     def __repr__(self) -> str:
         top = self.candidates.head(3)[["rank", "composition", "G", "K", "error", "status"]]

@@ -840,6 +840,13 @@ class GFAModel(Estimator):
         """P(Dmax >= x_mm) for x_mm >= ``threshold_mm``: what an "at least x mm" constraint should be met with."""
         return exceedance(p, dmax_if_glass, float(x_mm), float(self.threshold_mm), self.dmax_sigma_)
 
+    def verdict(self, p: np.ndarray) -> np.ndarray:
+        """"yes" where P(Dmax >= threshold) >= 0.5, i.e. exactly where the consistent Dmax reaches the
+        threshold; "possible" where P reaches the operating point ``decision_threshold_`` (max balanced
+        accuracy) but not 0.5; else "no". The verdict and Dmax never disagree."""
+        p = np.asarray(p, dtype=np.float64)
+        return np.where(p >= 0.5, "yes", np.where(p >= float(self.decision_threshold_), "possible", "no")).astype(object)
+
     def predict_gfa_matrix(self, A: np.ndarray, elements: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(P(Dmax >= threshold), Dmax, Dmax_if_glass) for a fraction matrix, one featurisation, no warnings.
 
@@ -853,7 +860,8 @@ class GFAModel(Estimator):
     def predict_gfa(self, compositions: Any) -> pd.DataFrame:
         """Every GFA output per alloy, indexed by the input as typed; warns outside the training domain.
 
-        Columns: ``formula`` (canonical), ``p_bulk_glass`` (P(Dmax >= threshold)), ``dmax_mm`` (the
+        Columns: ``formula`` (canonical), ``p_bulk_glass`` (P(Dmax >= threshold)), ``bulk_glass``
+        (P >= 0.5, where ``dmax_mm`` reaches the threshold), ``verdict`` (:meth:`verdict`), ``dmax_mm`` (the
         consistent Dmax: the median of the mixture), ``dmax_low`` /
         ``dmax_high`` (its 16th / 84th percentiles, 0 when they fall below
         the threshold), ``dmax_if_glass_mm`` with ``dmax_if_glass_low`` /
@@ -867,6 +875,8 @@ class GFAModel(Estimator):
             {
                 "formula": [c.formula for c in comps],
                 "p_bulk_glass": p,
+                "bulk_glass": p >= 0.5,
+                "verdict": self.verdict(p),
                 "dmax_mm": self.dmax_from(p, d),
                 "dmax_low": self.dmax_from(p, d, 0.16),
                 "dmax_high": self.dmax_from(p, d, 0.84),

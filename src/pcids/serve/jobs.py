@@ -99,7 +99,7 @@ def check_design(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
 
     Raises PcidsError (the CLI's message) or LimitError, each naming its field.
     """
-    from pcids.design import check_bounds, check_design_elements, check_targets
+    from pcids.design import check_bounds, check_design_elements, check_objective_names
 
     req = dict(request)
     elements = req.pop("elements")
@@ -111,7 +111,7 @@ def check_design(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
         raise LimitError(f"at most {limits.max_elements} elements per design on this server, got {len(elements)}", "elements")
     for field, check in (
         ("elements", lambda: check_design_elements(elements)),
-        ("targets", lambda: check_targets(req.get("targets"))),
+        ("targets", lambda: check_objective_names(req.get("targets"))),
         ("bounds", lambda: check_bounds(elements, req.get("bounds"), req.get("fixed"))),
     ):
         try:
@@ -224,12 +224,7 @@ def predict_gfa(comps: list[Any]) -> list[dict[str, Any]]:
     from pcids.models.gfa import load_gfa_model
 
     m = load_gfa_model()
-    if hasattr(m, "predict_gfa"):  # one Dmax consistent with P, as `pcids gfa` shows it
-        df = m.predict_gfa(comps)
-    else:
-        df = m.predict_dmax(comps)
-        df.insert(0, "p_bulk_glass", m.predict_proba(comps))
-    df.insert(1, "bulk_glass", df["p_bulk_glass"] >= m.decision_threshold_)
+    df = m.predict_gfa(comps)  # one Dmax consistent with P and the verdict, as `pcids gfa` shows them
     df["in_domain"] = m.domain_check(comps)
     df.insert(0, "threshold_mm", float(m.threshold_mm))
     return _records(df)
