@@ -1,19 +1,23 @@
 """Scaling of ``pcids screen`` (issue 14): a 20-element palette, systems of 3-5 elements, G = 36, K = 105, GFA check.
 
 * wall time of the coarse screen on 1 and 2 local workers (LocalCluster, one
-  thread each) and their ratio; systems per second per worker, per size;
-  peak memory (max RSS) per worker process; the same ranking from both;
+  thread each), run as ``pcids screen`` runs it (one job over every size, parts
+  and tables written under ``--out``), and their ratio; systems per second per
+  worker; peak memory (max RSS) per worker process; the same ranking from both;
+* where the time goes: worker CPU, the client's CPU (the LocalCluster's
+  scheduler and nannies live in the client process), and per size the task
+  compute time from Dask's task stream;
 * the same job through ``--scheduler`` against a ``dask scheduler`` and two
   ``dask worker`` processes this script starts on 127.0.0.1: equal results;
 * the cost of refining the best 10 systems with ``design`` (2 workers);
 * on paper, from the measured per-system cost of each size: the 20-element
   screen (21,489 systems) and the 40-element one (759,278) on 1, 16 and 256 workers.
 
-    python benchmarks/screen_scaling.py [--subset 1000] [--workers 1,2] [--no-scheduler]
+    python benchmarks/screen_scaling.py [--subset 1000] [--workers 1,2] [--no-scheduler] [--refine 10]
 
 ``--subset N`` times a random sample of N systems (seed 0, stratified by size)
-instead of all 21,489, for a busy machine; the per-size costs it measures are
-what the estimates use. Writes benchmarks/results/screen_scaling.json and .md.
+instead of all 21,489, for a busy machine. Writes
+benchmarks/results/screen_scaling.json and .md (``--name`` to change).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -62,25 +67,35 @@ def sample(palette: list[str], n: int, seed: int = 0) -> dict[int, list[tuple[st
     return out
 
 
-def timed_screen(client, palette, chosen: dict[int, list]) -> dict:
-    """Coarse screen (no refinement) per size on ``client``: wall seconds and the systems table."""
-    import pandas as pd
+def compute_by_size(stream: list[dict]) -> dict[int, float]:
+    """Seconds of task compute per system size, from Dask's task stream (keys carry (batch, size, systems))."""
+    out = {s: 0.0 for s in SIZES}
+    for t in stream:
+        m = re.search(r"pcids-screen-\w+-\(\d+, (\d+), \d+\)", str(t["key"]))
+        if m:
+            out[int(m.group(1))] += sum(ss["stop"] - ss["start"] for ss in t["startstops"] if ss["action"] == "compute")
+    return out
+
+
+def timed_screen(client, palette, chosen: dict[int, list], out: Path) -> dict:
+    """The coarse screen of every chosen system in one job, as the CLI runs it (``--out``, no refinement)."""
+    from distributed import get_task_stream
 
     from pcids.screen import screen
 
-    per, frames = {}, []
-    for s, systems in chosen.items():
-        load0 = os.getloadavg()[0]
-        cpu0, me0 = sum(client.run(cpu_seconds).values()), cpu_seconds()
-        t = time.perf_counter()
-        res = screen(palette, targets=TARGETS, only=systems, client=client, top=0)
-        per[s] = {
-            "systems": len(systems), "seconds": time.perf_counter() - t, "load_before": load0, "load_after": os.getloadavg()[0],
-            "worker_cpu_seconds": sum(client.run(cpu_seconds).values()) - cpu0, "client_cpu_seconds": cpu_seconds() - me0,
-        }
-        frames.append(res.systems)
-    table = pd.concat(frames, ignore_index=True).sort_values(["score", "system"], ascending=[False, True], kind="stable").reset_index(drop=True)
-    return {"per_size": per, "table": table}
+    systems = [s for v in chosen.values() for s in v]
+    load0 = os.getloadavg()[0]
+    cpu0, me0 = sum(client.run(cpu_seconds).values()), cpu_seconds()
+    t = time.perf_counter()
+    with get_task_stream(client) as ts:
+        res = screen(palette, targets=TARGETS, only=None if len(systems) == 21_489 else systems,
+                     sizes=list(SIZES), client=client, top=0, out=out)
+    seconds = time.perf_counter() - t
+    return {
+        "systems": len(systems), "seconds": seconds, "load_before": load0, "load_after": os.getloadavg()[0],
+        "worker_cpu_seconds": sum(client.run(cpu_seconds).values()) - cpu0, "client_cpu_seconds": cpu_seconds() - me0,
+        "tasks": res.stats["batches_run"], "compute_seconds_by_size": compute_by_size(ts.data), "table": res.systems,
+    }
 
 
 def worker_memory(client) -> list[float]:
@@ -96,7 +111,7 @@ def compare(a, b) -> dict:
     return {"same_ranking": bool(same_order), "same_best": bool((m["best_a"] == m["best_b"]).all()), "max_rel_score_diff": float(rel.max()), "n": len(m)}
 
 
-def local_runs(palette, chosen, workers: list[int], refine: int) -> dict:
+def local_runs(palette, chosen, workers: list[int], refine: int, tmp: Path) -> dict:
     from pcids.screen import cluster, screen
 
     runs = {}
@@ -106,12 +121,13 @@ def local_runs(palette, chosen, workers: list[int], refine: int) -> dict:
             cluster.register_models(c, True)
             screen(palette, targets=TARGETS, only=[v[0] for v in chosen.values()], client=c, top=0)  # warm-up
             startup = time.perf_counter() - t
-            r = timed_screen(c, palette, chosen)
+            r = timed_screen(c, palette, chosen, tmp / f"local{w}")
             r["workers"], r["startup_seconds"], r["worker_max_rss_mb"] = w, startup, worker_memory(c)
             if w == max(workers) and refine:
                 r["refine"] = refine_cost(c, r["table"], refine)
         runs[w] = r
-        print(f"{w} worker(s): " + ", ".join(f"{s}: {v['seconds']:.1f} s" for s, v in r["per_size"].items()), flush=True)
+        print(f"{w} worker(s): {r['seconds']:.1f} s, worker CPU {r['worker_cpu_seconds']:.1f} s, client CPU {r['client_cpu_seconds']:.1f} s, "
+              f"load {r['load_before']:.1f} -> {r['load_after']:.1f}", flush=True)
     return runs
 
 
@@ -128,43 +144,42 @@ def refine_cost(client, table, n: int = 10) -> dict:
     return {"systems": len(got), "seconds": time.perf_counter() - t}
 
 
-def scheduler_run(palette, chosen) -> dict:
+def scheduler_run(palette, chosen, tmp: Path) -> dict:
     """``dask scheduler`` + two ``dask worker`` processes on 127.0.0.1, then the same screen through --scheduler."""
     from pcids.screen import cluster
 
     dask = str(Path(sys.executable).with_name("dask"))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
-    with tempfile.TemporaryDirectory() as tmp:
-        sfile = Path(tmp) / "scheduler.json"
-        procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                                  "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(sfile)],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-        try:
-            for _ in range(600):
-                if sfile.exists() and sfile.stat().st_size:
-                    break
-                time.sleep(0.1)
-            import json
+    sfile = tmp / "scheduler.json"
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                              "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(sfile)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        for _ in range(600):
+            if sfile.exists() and sfile.stat().st_size:
+                break
+            time.sleep(0.1)
+        import json
 
-            addr = json.loads(sfile.read_text())["address"]
-            for _ in range(2):
-                procs.append(subprocess.Popen([dask, "worker", "--scheduler-file", str(sfile), "--nthreads", "1", "--nworkers", "1",
-                                               "--host", "127.0.0.1", "--no-dashboard"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-            from distributed import Client
+        addr = json.loads(sfile.read_text())["address"]
+        for _ in range(2):
+            procs.append(subprocess.Popen([dask, "worker", "--scheduler-file", str(sfile), "--nthreads", "1", "--nworkers", "1",
+                                           "--host", "127.0.0.1", "--no-dashboard"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        from distributed import Client
 
-            with Client(addr, timeout=60) as c:
-                c.wait_for_workers(2, timeout=300)
-                cluster.register_models(c, True)
-                r = timed_screen(c, palette, chosen)
-                r["address"], r["worker_max_rss_mb"] = addr, worker_memory(c)
-        finally:
-            for p in reversed(procs):
-                p.terminate()
-            for p in procs:
-                try:
-                    p.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+        with Client(addr, timeout=60) as c:
+            c.wait_for_workers(2, timeout=300)
+            cluster.register_models(c, True)
+            r = timed_screen(c, palette, chosen, tmp / "scheduler")
+            r["address"], r["worker_max_rss_mb"] = addr, worker_memory(c)
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
     return r
 
 
@@ -201,6 +216,7 @@ def main() -> None:
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--no-scheduler", action="store_true")
     ap.add_argument("--refine", type=int, default=10, help="time refining the best N systems with design (0: skip)")
+    ap.add_argument("--name", default="screen_scaling", help="result file name under benchmarks/results/")
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).parent))
     from _common import write
@@ -211,59 +227,57 @@ def main() -> None:
     chosen = sample(palette, args.subset)
     workers = [int(w) for w in args.workers.split(",")]
     t_all = time.perf_counter()
-    runs = local_runs(palette, chosen, workers, args.refine)
-    sched = None if args.no_scheduler else scheduler_run(palette, chosen)
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = local_runs(palette, chosen, workers, args.refine, Path(tmp))
+        sched = None if args.no_scheduler else scheduler_run(palette, chosen, Path(tmp))
     w1, w2 = runs[min(workers)], runs[max(workers)]
-    wall = {w: sum(v["seconds"] for v in r["per_size"].values()) for w, r in runs.items()}
+    wall = {w: r["seconds"] for w, r in runs.items()}
     speedup = wall[min(workers)] / wall[max(workers)]
     eff = speedup / (max(workers) / min(workers))
-    cost = {s: w1["per_size"][s]["seconds"] * min(workers) / w1["per_size"][s]["systems"] for s in SIZES}
-    cpu_cost = {s: w1["per_size"][s]["worker_cpu_seconds"] / w1["per_size"][s]["systems"] for s in SIZES}
-    cpu = {w: sum(v["worker_cpu_seconds"] for v in r["per_size"].values()) for w, r in runs.items()}
-    n_sys = sum(len(v) for v in chosen.values())
+    n_by_size = {s: len(v) for s, v in chosen.items()}
+    # per-system cost on one worker: its task compute time per size (the whole wall time shared out by compute time)
+    comp1 = w1["compute_seconds_by_size"]
+    share = wall[min(workers)] * min(workers) / max(sum(comp1.values()), 1e-9)
+    cost = {s: share * comp1[s] / n_by_size[s] for s in SIZES}
+    compute_cost = {s: comp1[s] / n_by_size[s] for s in SIZES}
+    cpu = {w: r["worker_cpu_seconds"] for w, r in runs.items()}
+    # the same from the worker's CPU seconds (what a busy box does not inflate)
+    cpu_cost = {s: cpu[min(workers)] * comp1[s] / max(sum(comp1.values()), 1e-9) / n_by_size[s] for s in SIZES}
+    client_cpu = {w: r["client_cpu_seconds"] for w, r in runs.items()}
+    n_sys = sum(n_by_size.values())
     same = compare(w1["table"], w2["table"])
     same_sched = compare(w2["table"], sched["table"]) if sched else None
-    from pcids.screen import DEFAULT_BATCH_POINTS
-    from pcids.screen.palette import batches
-
-    tasks = sum(1 for s, v in chosen.items() for _ in batches(palette, [s], 5.0, DEFAULT_BATCH_POINTS, v))
-    # the pure client's CPU per task: through --scheduler (a LocalCluster's scheduler runs inside the client process)
-    client_per_batch = sum(v["client_cpu_seconds"] for v in (sched or w1)["per_size"].values()) / tasks
+    tasks = w1["tasks"]
+    # the pure client's CPU per task: through --scheduler (a LocalCluster's scheduler and nannies run inside the client process)
+    client_per_batch = (sched or w1)["client_cpu_seconds"] / max(tasks, 1)
     est = estimate(cost, eff, client_per_batch)
-    est_cpu = estimate(cpu_cost, cpu[min(workers)] / cpu[max(workers)], client_per_batch)
+    est_cpu = estimate(cpu_cost, min(1.0, cpu[min(workers)] / cpu[max(workers)]), client_per_batch)
     payload = {
         "palette": palette, "targets": TARGETS, "sizes": list(SIZES), "systems_timed": n_sys, "subset": args.subset,
         "runs": {w: {k: v for k, v in r.items() if k != "table"} for w, r in runs.items()},
         "wall_seconds": wall, "speedup": speedup, "parallel_efficiency": eff,
         "systems_per_second_per_worker": {w: n_sys / wall[w] / w for w in wall},
-        "seconds_per_system_one_worker": cost, "same_ranking_1_vs_2": same,
+        "seconds_per_system_one_worker": cost, "compute_seconds_per_system": compute_cost, "same_ranking_1_vs_2": same,
         "scheduler": None if sched is None else {k: v for k, v in sched.items() if k != "table"} | {"same_as_local": same_sched},
-        "tasks": tasks, "client_cpu_seconds_per_task": client_per_batch, "worker_cpu_seconds": cpu, "cpu_seconds_per_system": cpu_cost, "estimates": est, "estimates_from_cpu": est_cpu, "benchmark_seconds": time.perf_counter() - t_all,
+        "tasks": tasks, "client_cpu_seconds_per_task": client_per_batch, "worker_cpu_seconds": cpu, "cpu_seconds_per_system": cpu_cost, "estimates": est, "estimates_from_cpu": est_cpu,
+        "benchmark_seconds": time.perf_counter() - t_all,
     }
     what = f"a random {n_sys:,} of the 21,489 systems (seed 0, stratified by size)" if args.subset else "all 21,489 systems"
     lines = [
         "# pcids screen: scaling (issue 14)", "",
         f"Palette `glass-formers:20` ({', '.join(palette)}), systems of 3-5 elements, G = 36, K = 105 GPa, "
-        f"GFA check on, coarse step 5 at.%; timed: {what}. Coarse screen only (no refinement) unless said.", "",
-        "| workers | 3-el s | 4-el s | 5-el s | total s | systems/s/worker | worker CPU s | client CPU s | max RSS per worker (MB) | load before -> after |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        f"GFA check on, coarse step 5 at.%, ranked as `pcids design` ranks; timed: {what}, in one job as `pcids screen "
+        "--out DIR --top 0` runs it (parts and tables written). Coarse screen only (no refinement) unless said.", "",
+        "| workers | wall s | systems/s/worker | worker CPU s | client CPU s | task compute s (3 / 4 / 5 el.) | max RSS per worker (MB) | load before -> after |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for w, r in runs.items():
-        ps = r["per_size"]
+    rows = [(f"{w} local", r, w) for w, r in runs.items()] + ([("2 via --scheduler", sched, 2)] if sched else [])
+    for label, r, w in rows:
+        cs = r["compute_seconds_by_size"]
         lines.append(
-            f"| {w} local | {ps[3]['seconds']:.1f} | {ps[4]['seconds']:.1f} | {ps[5]['seconds']:.1f} | {wall[w]:.1f} | "
-            f"{n_sys / wall[w] / w:.1f} | {sum(v['worker_cpu_seconds'] for v in ps.values()):.1f} | "
-            f"{sum(v['client_cpu_seconds'] for v in ps.values()):.1f} | {', '.join(f'{m:.0f}' for m in r['worker_max_rss_mb'])} | "
-            f"{ps[3]['load_before']:.1f} -> {ps[5]['load_after']:.1f} |"
-        )
-    if sched:
-        ps = sched["per_size"]
-        tot = sum(v["seconds"] for v in ps.values())
-        lines.append(
-            f"| 2 via --scheduler | {ps[3]['seconds']:.1f} | {ps[4]['seconds']:.1f} | {ps[5]['seconds']:.1f} | {tot:.1f} | "
-            f"{n_sys / tot / 2:.1f} | {sum(v['worker_cpu_seconds'] for v in ps.values()):.1f} | "
-            f"{sum(v['client_cpu_seconds'] for v in ps.values()):.1f} | {', '.join(f'{m:.0f}' for m in sched['worker_max_rss_mb'])} | "
-            f"{ps[3]['load_before']:.1f} -> {ps[5]['load_after']:.1f} |"
+            f"| {label} | {r['seconds']:.1f} | {n_sys / r['seconds'] / w:.1f} | {r['worker_cpu_seconds']:.1f} | {r['client_cpu_seconds']:.1f} | "
+            f"{cs[3]:.1f} / {cs[4]:.1f} / {cs[5]:.1f} | {', '.join(f'{m:.0f}' for m in r['worker_max_rss_mb'])} | "
+            f"{r['load_before']:.1f} -> {r['load_after']:.1f} |"
         )
     lines += [
         "",
@@ -272,27 +286,29 @@ def main() -> None:
         f"largest relative score difference {same['max_rel_score_diff']:.2g} over {same['n']} systems)."
         + ("" if not same_sched else f" Through --scheduler (dask scheduler + 2 dask worker processes): same ranking as local {same_sched['same_ranking']}, "
            f"same best compositions {same_sched['same_best']}, largest relative score difference {same_sched['max_rel_score_diff']:.2g}."),
+        f"Worker CPU: {', '.join(f'{w} worker(s) {c:.1f} s' for w, c in cpu.items())} (ratio {cpu[max(workers)] / cpu[min(workers)]:.2f}); "
+        f"client CPU: {', '.join(f'{w} worker(s) {c:.1f} s' for w, c in client_cpu.items())} ({tasks} tasks). "
+        "On 2 cores with 2 workers, any CPU beyond the tasks' (the client, other jobs on the box) comes out of the speed-up.",
         "Local cluster start-up with model loading: " + ", ".join(f"{w} worker(s) {r['startup_seconds']:.1f} s" for w, r in runs.items()) + ".",
     ]
     if "refine" in w2:
         lines.append(f"Refining the best {w2['refine']['systems']} systems with `design` (h = 1) on {max(workers)} workers: {w2['refine']['seconds']:.1f} s.")
     lines += [
-        "", "Per-system cost on one worker: wall " + ", ".join(f"{s} elements {1000 * c:.1f} ms" for s, c in cost.items())
-        + "; CPU " + ", ".join(f"{s} elements {1000 * c:.1f} ms" for s, c in cpu_cost.items())
-        + f". Worker CPU seconds for the whole job: {', '.join(f'{w} worker(s) {c:.1f}' for w, c in cpu.items())} "
-        f"(ratio {cpu[max(workers)] / cpu[min(workers)]:.2f}: the work does not grow with the workers; on a shared box the wall-time "
-        "ratio is bounded by the CPU share the job gets, the CPU ratio is not).", "",
-        f"On paper (per-system costs above; {max(workers)}-worker efficiency assumed at 16 and 256 workers, and never faster than "
-        f"the client, which spent {1000 * client_per_batch:.0f} ms of CPU per finished task {'through --scheduler' if sched else 'with its local scheduler'} ({tasks} tasks; the 40-element screen is "
-        f"{n_batches(40):,} tasks at the default --batch-points: a larger one lowers that floor on a big cluster):", "",
-        "| screen | systems | 1 worker | 16 workers | 256 workers |", "|---|---|---|---|---|",
+        "", "Per-system cost on one worker (its wall time shared out by task compute time): " + ", ".join(f"{s} elements {1000 * c:.1f} ms" for s, c in cost.items())
+        + "; task compute alone: " + ", ".join(f"{s} elements {1000 * c:.1f} ms" for s, c in compute_cost.items())
+        + "; worker CPU: " + ", ".join(f"{s} elements {1000 * c:.1f} ms" for s, c in cpu_cost.items()) + ".", "",
+        f"On paper (per-system costs above, from wall time and from CPU time; the measured {max(workers)}-worker efficiency "
+        "(of wall time; of CPU time: the 1-worker / 2-worker CPU ratio) assumed at 16 and 256 workers, and never faster than "
+        f"the client, which spent {1000 * client_per_batch:.0f} ms of CPU per finished task {'through --scheduler' if sched else 'with its local scheduler and nannies'} "
+        f"(the 40-element screen is {n_batches(40):,} tasks at the default --batch-points: a larger one lowers that floor on a big cluster):", "",
+        "| screen | systems | tasks | 1 worker | 16 workers | 256 workers |", "|---|---|---|---|---|---|",
     ]
     for label, table in (("wall", est), ("CPU", est_cpu)):
         for n_pal, e in table.items():
             h = e["hours"]
-            lines.append(f"| {n_pal} elements, 3-5 (from {label} per system) | {e['systems']:,} | {h[1]:.2f} h | {60 * h[16]:.1f} min | {60 * h[256]:.1f} min |")
-    lines += ["", f"Command: `python benchmarks/screen_scaling.py {' '.join(sys.argv[1:])}` (run under `nice -n 10`; the box has 2 cores shared with other jobs: read the load column)."]
-    write("screen_scaling", payload, "\n".join(lines))
+            lines.append(f"| {n_pal} elements, 3-5 (from {label}) | {e['systems']:,} | {e['batches']:,} | {h[1]:.2f} h | {60 * h[16]:.1f} min | {60 * h[256]:.1f} min |")
+    lines += ["", f"Command: `nice -n 10 python benchmarks/screen_scaling.py {' '.join(sys.argv[1:])}` (the box has 2 cores shared with other jobs: read the load column)."]
+    write(args.name, payload, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -38,6 +38,10 @@ _LAZY_MODELS = {
     "load_inverse_model": "pcids.models.inverse",
     "GFAModel": "pcids.models.gfa",
     "load_gfa_model": "pcids.models.gfa",
+    "UserPropertyModel": "pcids.models.user",
+    "load_user_model": "pcids.models.user",
+    "read_property_table": "pcids.user_data",
+    "fit_property_model": "pcids.user_fit",
 }
 
 
@@ -64,6 +68,10 @@ __all__ = [
     "load_inverse_model",
     "GFAModel",
     "load_gfa_model",
+    "UserPropertyModel",
+    "load_user_model",
+    "read_property_table",
+    "fit_property_model",
     "__version__",
     "Composition",
     "parse_formula",

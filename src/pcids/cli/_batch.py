@@ -113,13 +113,18 @@ def predict_rows(rows: list[Row], predict: Callable[[list[str]], Any]) -> tuple[
     return result, [(r, bad[r]) for r in rows if r in bad]
 
 
+def print_bad(bad: list[tuple[Row, str]]) -> None:
+    """Each bad row on stderr by its place and reason (the formula quoted unless the reason shows it)."""
+    for row, reason in bad:
+        shown = reason if row.text and row.text in reason else f"{row.text!r}: {reason}" if row.text else reason
+        typer.echo(f"Error: {row.where}: {shown}", err=True)
+
+
 def report_bad(bad: list[tuple[Row, str]], n_rows: int) -> None:
     """Each bad row on stderr by its place and reason; exit 1 when there was any."""
     if not bad:
         return
-    for row, reason in bad:
-        shown = reason if row.text and row.text in reason else f"{row.text!r}: {reason}" if row.text else reason
-        typer.echo(f"Error: {row.where}: {shown}", err=True)
+    print_bad(bad)
     good = n_rows - len(bad)
     typer.echo(f"Error: {len(bad)} of {n_rows} rows were bad" + (f"; the other {good} are shown" if good else ""), err=True)
     raise typer.Exit(code=1)

@@ -23,6 +23,7 @@ def command(
     json_out: bool = typer.Option(False, "--json", help="Print JSON (one record per alloy; keys are the property names) for scripts."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the predictions to this CSV."),
     force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
+    model_specs: Optional[List[str]] = typer.Option(None, "--model", help="NAME=DIR: also predict with your own model (trained by `pcids train forward --data`); repeatable."),
 ) -> None:
     """Predict the elastic moduli (G, K, E in GPa, nu) and the characteristic temperatures
     (Tg, Tx, Tl in K; dTx = Tx - Tg, Trg = Tg / Tl, gamma = Tx / (Tg + Tl)), each +- 1 sigma.
@@ -43,19 +44,23 @@ def command(
     if out is not None:
         check_output_path(out, force, "--out")
 
-    df, bad = predict_rows(rows, lambda texts: predict_properties(texts, names))
+    from pcids.cli._user_models import load_user_models, with_user_models
+
+    user = load_user_models(model_specs)
+    df, bad = predict_rows(rows, with_user_models(lambda texts: predict_properties(texts, names), user))
     if df is not None:
         if out is not None:
             df.to_csv(out)
         if json_out:
             print_json([{"input": i, **_record(row)} for i, row in df.iterrows()])
         else:
-            _table(df, names)
+            _table(df, names, user)
     report_bad(bad, len(rows))
 
 
-def _table(df, names: list[str]) -> None:  # type: ignore[no-untyped-def]
+def _table(df, names: list[str], user: list) -> None:  # type: ignore[no-untyped-def]
     from pcids.cli._common import Column, print_table
+    from pcids.cli._user_models import column_label, format_value
     from pcids.models.properties import PROPERTIES
 
     def header(n: str) -> str:
@@ -63,12 +68,15 @@ def _table(df, names: list[str]) -> None:  # type: ignore[no-untyped-def]
         return f"{n} ({unit})" if unit else n
 
     drop = {n: 2 + k for k, n in enumerate(_DROP_ORDER)}
-    columns = [Column("alloy", "left", wrap=True), *(Column(header(n), drop=drop.get(n)) for n in names), Column("in domain", drop=1)]
+    columns = [Column("alloy", "left", wrap=True), *(Column(header(n), drop=drop.get(n)) for n in names),
+               *(Column(column_label(m)) for m in user), Column("in domain", drop=1)]
     print_table(columns, [
-        (i, *(f"{r[n]:{_FORMATS[n]}} ± {r[n + '_std']:{_FORMATS[n]}}" for n in names), "yes" if r["in_domain"] else "[red]no[/]")
+        (i, *(f"{r[n]:{_FORMATS[n]}} ± {r[n + '_std']:{_FORMATS[n]}}" for n in names),
+         *(format_value(r[m.name], r[f"{m.name}_std"]) for m in user),
+         "yes" if r["in_domain"] and all(r[f"{m.name}_in_domain"] for m in user) else "[red]no[/]")
         for i, r in df.iterrows()
     ], title="Predicted properties (+- 1 sigma)")
 
 
 def _record(row) -> dict:  # type: ignore[no-untyped-def]
-    return {k: (v if k == "formula" else bool(v) if k == "in_domain" else float(v)) for k, v in row.items()}
+    return {k: (v if k == "formula" else bool(v) if k.endswith("in_domain") else float(v)) for k, v in row.items()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import warnings
 from pathlib import Path
 from typing import List, Optional
 
@@ -36,9 +38,10 @@ def command(
 ) -> None:
     """Rank every system of SIZES elements from PALETTE by its best coarse composition for the targets.
 
-    Each system's compositions on a STEP at.% lattice are scored by the
-    probability that every target is met (ensemble sigma) times P(Dmax >=
-    threshold); the best TOP systems are refined by `pcids design`. Runs on a
+    Each system's compositions on a STEP at.% lattice are ranked as `pcids
+    design` ranks (targets and GFA met first, then the chance of meeting the
+    targets, the closeness to known glass formers and P(glass)); systems by
+    their best; the best TOP systems are refined by `pcids design`. Runs on a
     local Dask cluster (127.0.0.1) or on --scheduler. Example:
     pcids screen --palette glass-formers:12 --sizes 3-4 --G 36 --K 105 --out screen/
     """
@@ -48,13 +51,16 @@ def command(
 
     targets = {k: v for k, v in {"G": G, "K": K, "E": E_target, "nu": nu}.items() if v is not None}
     try:
-        with warnings_to_stderr():
+        with warnings_to_stderr(), warnings.catch_warnings():
+            # Dask leaves sockets for the garbage collector: its ResourceWarnings say nothing about the screen
+            warnings.filterwarnings("ignore", category=ResourceWarning)
             result = screen(
                 palette, sizes, targets, tolerance=tolerance, relative=not absolute, bounds=parse_bounds(bounds),
                 step=step, gfa_threshold_mm=None if no_gfa else gfa_threshold, top=top, keep=keep, out=out,
                 resume=resume, force=force, scheduler=scheduler, workers=workers, timeout=timeout,
                 batch_points=batch_points, progress=not quiet and not json_out,
             )
+            gc.collect()
     except KeyboardInterrupt:
         where = f"; the finished batches are saved in {out}: continue with --resume" if out is not None else " (nothing saved: use --out DIR to keep partial work)"
         err_console.print(f"interrupted{where}", highlight=False)
@@ -70,6 +76,9 @@ def command(
 def _print(result, console, show: int) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
 
+    from pcids.design.result import STATUS
+    from pcids.screen.ranking import weights
+
     s = result.stats
     tgt = ", ".join(f"{k} = {v:g}" for k, v in result.settings["spec"]["targets"].items())
     console.print(
@@ -78,17 +87,19 @@ def _print(result, console, show: int) -> None:  # type: ignore[no-untyped-def]
         highlight=False,
     )
     table = Table(title=f"best systems for {tgt}", pad_edge=False, box=None, header_style="bold")
-    for c in ("#", "system", "best composition", "score", "P(targets)", "P(glass)", "G", "K", "Dmax", "refined"):
+    for c in ("#", "system", "best composition", "ok", "score", "P(targets)", "P(glass)", "G", "K", "Dmax", "refined"):
         table.add_column(c, justify="left" if c in ("system", "best composition", "refined") else "right", no_wrap=True)
     for _, r in result.systems.head(show).iterrows():
         table.add_row(
-            str(r["rank"]), r["system"], r["best"], f"{r.score:.3f}", f"{r.p_targets:.3f}",
+            str(r["rank"]), r["system"], r["best"], "yes" if r.status == STATUS[0] else "", f"{r.score:.2f}", f"{r.p_target:.3f}",
             "-" if r.p_gfa != r.p_gfa else f"{r.p_gfa:.2f}", f"{r.G:.1f}±{r.G_std:.1f}", f"{r.K:.1f}±{r.K_std:.1f}",
             "-" if r.dmax_mm != r.dmax_mm else f"{r.dmax_mm:.1f}", "yes" if r.refined else "",
         )
     console.print(table)
+    w_p, w_g = weights()
     console.print(
-        "score = P(every target within tolerance, from the ensemble sigma) x P(Dmax >= threshold); "
-        "G, K in GPa (+- 1 sigma), Dmax in mm; refined = best of `pcids design` at 1 at.%",
+        "ranked as `pcids design` ranks: ok (targets within tolerance and GFA check passed) first, then score = "
+        f"log P(targets) + {w_p:g} log plausibility + {w_g:g} log P(glass); G, K in GPa (+- 1 sigma), Dmax in mm; "
+        "refined = best of `pcids design` at 1 at.%",
         style="dim",
     )

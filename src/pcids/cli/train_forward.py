@@ -1,4 +1,5 @@
-"""``pcids train forward``: fit the G and K ensembles on all bundled data (how the shipped models are made)."""
+"""``pcids train forward``: fit the G and K ensembles on all bundled data (how the shipped models are made),
+or, with ``--data``, a model of a property the user measured (:mod:`pcids.cli._train_user`)."""
 
 from __future__ import annotations
 
@@ -68,7 +69,15 @@ def train_shipped_pair(
 
 
 def command(
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File stem to write <stem>_G/_K .npz/.json.", show_default="the shipped models in the package"),
+    data: Optional[Path] = typer.Option(None, "--data", help="Your own table (.csv, .xlsx, .parquet) of formulas and a measured property: train a model of it instead of G, K.", show_default="none: the bundled G, K data"),
+    target: Optional[str] = typer.Option(None, "--target", help="With --data: the column holding the measurements.", show_default="none; required with --data"),
+    name: Optional[str] = typer.Option(None, "--name", help="With --data: the property's name in tables and --model.", show_default="--target"),
+    unit: str = typer.Option("", "--unit", "--units", help="With --data: the property's unit, e.g. HV.", show_default="none"),
+    formula_column: Optional[str] = typer.Option(None, "--formula-column", help="With --data: the column holding the formulas.", show_default="formula, composition or alloy"),
+    duplicate_tolerance: float = typer.Option(0.1, "--duplicate-tolerance", help="With --data: repeats of a composition farther than this fraction of |median| from their median are set aside; the rest become their median (all are set aside when fewer than half agree)."),
+    folds: int = typer.Option(5, "--folds", help="With --data: cross-validation folds (random, and system-grouped when there are enough systems)."),
+    json_out: bool = typer.Option(False, "--json", help="With --data: print the figures as JSON."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File stem to write <stem>_G/_K .npz/.json; with --data, the model directory.", show_default="the shipped models in the package; with --data, ./<name>_model"),
     members: int = typer.Option(5, help="Networks per ensemble."),
     seed: int = typer.Option(0, help="Seed of the first member (members use seed, seed+1, ...)."),
     paper: bool = typer.Option(False, "--paper", help="Use the paper-size networks of Table 2 instead of the shipped architecture."),
@@ -77,7 +86,14 @@ def command(
     calibration_folds: int = typer.Option(5, help="Folds of the out-of-fold run that calibrates sigma (0 = none)."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing model files."),
 ) -> None:
-    """Train the G and K ensembles on all bundled alloys and save them with their metadata."""
+    """Train the G and K ensembles on all bundled alloys and save them with their metadata.
+
+    With --data my.csv --target hardness: train the same deep ensemble (calibrated sigma) on your
+    own measurements, report 5-fold cross-validation beside simple baselines, and save the model
+    directory for `pcids predict --model hardness=DIR` and `pcids design --model`. Rows that cannot
+    be used are reported on stderr by their line; the model is still trained on the others and the
+    exit code is then 1.
+    """
     import torch
 
     # Full-batch training of a few hundred alloys gains nothing from intra-op
@@ -85,9 +101,28 @@ def command(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        _run(out, members, seed, paper, hidden, epochs, calibration_folds, force)
+        if data is not None:
+            from pcids.cli._train_user import UserOptions, run_user
+
+            if paper:
+                from pcids.errors import PcidsError
+
+                raise PcidsError("--paper is the paper's G, K networks; it does not apply to --data")
+            run_user(UserOptions(data, target, name, unit, formula_column, duplicate_tolerance, folds, json_out, out, force,
+                                 members, seed, _hidden(hidden) if hidden else None, epochs, calibration_folds))
+        else:
+            _refuse_data_options(target=target, name=name, unit=unit or None, formula_column=formula_column, json=json_out or None)
+            _run(out, members, seed, paper, hidden, epochs, calibration_folds, force)
     finally:
         torch.set_num_threads(threads)
+
+
+def _refuse_data_options(**given: object) -> None:
+    from pcids.errors import PcidsError
+
+    used = [f"--{k.replace('_', '-')}" for k, v in given.items() if v is not None]
+    if used:
+        raise PcidsError(f"{', '.join(used)} only appl{'ies' if len(used) == 1 else 'y'} with --data (your own table); without it the shipped G, K pair is trained")
 
 
 def _run(out, members, seed, paper, hidden, epochs, calibration_folds, force) -> None:

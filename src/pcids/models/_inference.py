@@ -80,7 +80,9 @@ class Stack:
     returns (n_members, n) in the members' order.
     """
 
-    batch_rows = 16384
+    #: Rows per product: 1024 rows x 64 units x the members stay in a core's L2 cache; 16384 spilled to
+    #: memory and cost 25 % more CPU per screen batch (docs/decisions.md, "Screen: inference batch rows").
+    batch_rows = 1024
 
     def __init__(self, members: Sequence[Layers]):
         groups: dict[tuple, list[int]] = {}

@@ -173,6 +173,13 @@ class ForwardEnsemble(Regressor):
             return mean
         return mean, out.std(axis=0, ddof=1).astype(np.float64) * self.sigma_scale_
 
+    def mean_std(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and calibrated std (n,) each, float32, from raw descriptors: no validation, no
+        scikit-learn (the fast path of design's scorers; :meth:`predict` checks its input)."""
+        check_is_fitted(self, "members_")
+        mean, std = self._stack.mean_std(np.asarray(X, dtype=np.float32), [slice(None)])
+        return mean[:, 0], std[:, 0] * np.float32(self.sigma_scale_)
+
     # ------------------------------------------------------------ save/load
     def state_dict(self) -> dict[str, np.ndarray]:
         check_is_fitted(self, "members_")
@@ -307,6 +314,29 @@ def _extrapolation_reasons(
     return reasons
 
 
+def coerce_batch(compositions: Iterable[Any] | str) -> tuple[list[Any], list[Composition]]:
+    """The inputs as a list (one formula or Composition is a batch of one) and their Compositions; none is an error."""
+    if isinstance(compositions, (str, Composition)):
+        compositions = [compositions]
+    compositions = list(compositions)
+    comps = [Composition.coerce(c) for c in compositions]
+    if not comps:
+        raise PcidsError("no compositions given")
+    return compositions, comps
+
+
+def warn_outside_domain(comps: Sequence[Composition], reasons: Sequence[Sequence[str]], what: str = "prediction", stacklevel: int = 2) -> None:
+    """One ExtrapolationWarning naming (up to five of) the compositions outside the domain and why."""
+    bad = [f"{c.formula}: {'; '.join(r)}" for c, r in zip(comps, reasons) if r]
+    if bad:
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        warnings.warn(
+            f"{what} outside the training domain, treat with caution: " + " | ".join(bad[:5]) + more,
+            ExtrapolationWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
 class ElasticModel(Estimator):
     """The G and K ensembles together: compositions in, G, K, E, nu with sigma out.
 
@@ -406,22 +436,10 @@ class ElasticModel(Estimator):
 
         from pcids.elastic import derived_with_uncertainty
 
-        if isinstance(compositions, (str, Composition)):
-            compositions = [compositions]
-        compositions = list(compositions)
-        comps = [Composition.coerce(c) for c in compositions]
-        if not comps:
-            raise PcidsError("no compositions given")
+        compositions, comps = coerce_batch(compositions)
         X = self.descriptors().transform(comps)
         reasons = self._reasons(comps, X)
-        bad = [f"{c.formula}: {'; '.join(r)}" for c, r in zip(comps, reasons) if r]
-        if bad:
-            more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
-            warnings.warn(
-                "prediction outside the training domain, treat with caution: " + " | ".join(bad[:5]) + more,
-                ExtrapolationWarning,
-                stacklevel=2,
-            )
+        warn_outside_domain(comps, reasons)
         mean, std = self.predict_descriptors(X)
         mean, std = mean.astype(np.float64), std.astype(np.float64)
         derived = derived_with_uncertainty(mean[:, 0], mean[:, 1], std[:, 0], std[:, 1])

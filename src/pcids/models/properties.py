@@ -586,13 +586,10 @@ def predict_properties(compositions: Iterable[Any] | str, names: Sequence[str] |
     """
     import pandas as pd
 
+    from pcids.models.ensemble import coerce_batch
+
     wanted = check_property_names(names)
-    if isinstance(compositions, (str, Composition)):
-        compositions = [compositions]
-    compositions = list(compositions)
-    comps = [Composition.coerce(c) for c in compositions]
-    if not comps:
-        raise PcidsError("no compositions given")
+    compositions, comps = coerce_batch(compositions)
     cols: dict[str, Any] = {"formula": [c.formula for c in comps]}
     in_domain = np.ones(len(comps), dtype=bool)
     if any(n in ELASTIC for n in wanted):

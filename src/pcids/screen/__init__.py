@@ -23,6 +23,7 @@ import pandas as pd
 
 from pcids.errors import ScreenError
 from pcids.screen.coarse import COLUMNS as COARSE_COLUMNS
+from pcids.screen import ranking
 from pcids.screen.coarse import Spec, score_batch
 from pcids.screen.palette import batches, check_palette, check_sizes, check_systems, count_systems, named_palette, systems
 from pcids.screen.refine import refine_system
@@ -218,7 +219,7 @@ def screen(
 
 
 def _rank_coarse(coarse: pd.DataFrame, n_systems: int) -> pd.DataFrame:
-    """Each system's best coarse candidate, best system first; every system exactly once, or an error."""
+    """Each system's best coarse candidate, best system first (as ``design`` ranks); every system exactly once, or an error."""
     if coarse.empty:
         raise ScreenError("the screen produced no results")
     best = coarse[coarse["candidate"] <= 1]
@@ -228,18 +229,18 @@ def _rank_coarse(coarse: pd.DataFrame, n_systems: int) -> pd.DataFrame:
             f"the saved parts hold {best['system'].nunique()} of {n_systems} systems"
             + (f" and repeat {len(dup)} (e.g. {dup[0]})" if len(dup) else "") + "; rerun with --force"
         )
-    best = best.assign(_s=best["score"].fillna(-1.0)).sort_values(["_s", "system"], ascending=[False, True], kind="stable")
-    best = best.drop(columns=["_s", "candidate", "batch"]).reset_index(drop=True)
+    best = ranking.sort_table(best).drop(columns=["candidate", "batch"]).reset_index(drop=True)
     best.insert(0, "coarse_rank", np.arange(1, len(best) + 1))
     return best
 
 
 #: Columns a system's best candidate carries in the systems table.
-_BEST = ["composition", "G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std", "p_targets", "p_gfa", "dmax_mm", "gfa_pass", "score"]
+_BEST = ["composition", "G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std", "error", "p_target", "log_density",
+         "p_gfa", "dmax_mm", "gfa_pass", "status", "score"]
 
 
 def _final_table(ranked: pd.DataFrame, refined: pd.DataFrame) -> pd.DataFrame:
-    """Systems best first: a refined system's best is the better of its coarse and refined candidates."""
+    """Systems best first: a refined system's best is the better of its coarse and refined bests (design's order)."""
     t = ranked.rename(columns={"composition": "best"}).copy()
     t["coarse_best"], t["coarse_score"] = t["best"], t["score"]
     t["refined"] = False
@@ -247,13 +248,13 @@ def _final_table(ranked: pd.DataFrame, refined: pd.DataFrame) -> pd.DataFrame:
     if len(refined):
         ok = refined[refined["candidate"] > 0]
         for system, g in ok.groupby("system", sort=False):
-            r = g.loc[g["score"].idxmax()]
+            r = ranking.sort_table(g, last="candidate").iloc[0]
             i = t.index[t["system"] == system][0]
             t.loc[i, ["refined", "refined_best", "refined_score", "refined_status"]] = [True, r["composition"], r["score"], r["status"]]
-            if r["score"] >= t.loc[i, "score"]:
+            if ranking.row_key(r) <= ranking.row_key(t.loc[i]):  # refined first on a tie
                 for col in _BEST:
                     t.loc[i, "best" if col == "composition" else col] = r[col]
-    t = t.assign(_s=t["score"].astype(float).fillna(-1.0)).sort_values(["_s", "system"], ascending=[False, True], kind="stable").drop(columns="_s")
+    t = ranking.sort_table(t)
     t.insert(0, "rank", np.arange(1, len(t) + 1))
-    first = ["rank", "system", "n_elements", "best", "score", "p_targets", "p_gfa", "gfa_pass"]
+    first = ["rank", "system", "n_elements", "best", "status", "score", "p_target", "log_density", "p_gfa", "gfa_pass"]
     return t[first + [c for c in t.columns if c not in first]].reset_index(drop=True)

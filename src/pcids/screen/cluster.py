@@ -17,6 +17,15 @@ from pcids.errors import ScreenError
 
 #: Seconds to wait for a scheduler (and for its first worker) before giving up.
 CONNECT_TIMEOUT = 10.0
+#: Dask settings of the embedded cluster: no statistical profiler in the workers, and the event-loop tick,
+#: system and memory monitors polled every second or two instead of every 20-500 ms. On 2 cores those
+#: pollers took 1 worker's CPU up 13 % and the client's 4.5x (docs/decisions.md, "Screen: a quiet LocalCluster").
+QUIET = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
 
 
 def local_cores() -> int:
@@ -45,8 +54,8 @@ def connect(client: Any = None, scheduler: str | None = None, workers: int | Non
     """A dask.distributed Client: the one given, one on ``scheduler``, or an embedded LocalCluster.
 
     The local cluster has ``workers`` single-threaded worker processes (default:
-    one per core), listens on 127.0.0.1 only and runs no dashboard; it is shut
-    down on exit. A client passed in is left open.
+    one per core), listens on 127.0.0.1 only, runs no dashboard and polls
+    quietly (:data:`QUIET`); it is shut down on exit. A client passed in is left open.
     """
     from distributed import Client, LocalCluster
 
@@ -71,25 +80,30 @@ def connect(client: Any = None, scheduler: str | None = None, workers: int | Non
         finally:
             c.close()
         return
-    with warnings.catch_warnings():  # its HTTP routes (health, metrics) take another port when 8787 is busy; say nothing
-        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
-        cluster = LocalCluster(
-            n_workers=workers or local_cores(), threads_per_worker=1, processes=True, host="127.0.0.1",
-            scheduler_port=0, dashboard_address=None, silence_logs=logging.ERROR,
-        )
-    try:
-        c = Client(cluster)
+    import dask
+
+    with dask.config.set(QUIET):  # read by the scheduler and nannies here, and handed to the worker processes
+        with warnings.catch_warnings():  # its HTTP routes (health, metrics) take another port when 8787 is busy; say nothing
+            warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+            cluster = LocalCluster(
+                n_workers=workers or local_cores(), threads_per_worker=1, processes=True, host="127.0.0.1",
+                scheduler_port=0, dashboard_address=None, silence_logs=logging.ERROR,
+            )
         try:
-            yield c
+            c = Client(cluster)
+            try:
+                yield c
+            finally:
+                c.close()
         finally:
-            c.close()
-    finally:
-        cluster.close()
+            cluster.close()
 
 
 class LoadModels(WorkerPlugin):
-    """Worker plugin: one thread for torch and the shipped models loaded once, when the worker starts
-    (and again on a worker the nanny restarts), so tasks carry only their systems."""
+    """Worker plugin: one BLAS/OpenMP thread per worker process (threadpoolctl; the worker's one task
+    thread is its share of the cores) and the shipped models and glass formers loaded once, when the
+    worker starts (and again on a worker the nanny restarts), so tasks carry only their systems.
+    Inference is numpy: the workers never import torch."""
 
     name = "pcids-screen-models"
 
@@ -97,12 +111,13 @@ class LoadModels(WorkerPlugin):
         self.with_gfa = with_gfa
 
     def setup(self, worker: Any) -> None:
-        import torch
+        from threadpoolctl import threadpool_limits
 
-        from pcids.screen.coarse import models
+        from pcids.screen.coarse import _glass_index, models
 
-        torch.set_num_threads(1)
+        self._limits = threadpool_limits(limits=1)  # kept for the worker's life
         models(self.with_gfa)
+        _glass_index()
 
 
 def register_models(client: Any, with_gfa: bool) -> None:

@@ -2,16 +2,18 @@
 
 Every composition of a system on a lattice of step ``step`` at.% (all > 0,
 summing to 100, inside the bounds) goes through the forward ensemble in one
-call per batch; the GFA model then scores each system's compositions from
-the most to the least probable to meet the targets, stopping as soon as no
-remaining one can enter the system's top ``keep`` (``ranking.upper_bound``),
-so the result equals scoring every composition (checked in the tests).
-Runs inside a Dask worker: the models are loaded once per process.
+call per batch and is ranked as ``pcids design`` ranks its pool
+(:mod:`pcids.screen.ranking`). The plausibility (a kernel density of known
+glass formers) and the GFA model cost most, so each system's compositions get
+them best first, in rounds, until none left can enter its top ``keep`` (the
+bounds in ``ranking.optimistic``); the result equals scoring every
+composition (checked in the tests). Runs inside a Dask worker: the models
+are loaded once per process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -21,12 +23,13 @@ import pandas as pd
 
 from pcids.screen import ranking
 
-#: GFA rows scored per system in the first round (doubling in each later one).
-_FIRST_ROUND = 32
+#: Rows per system given the plausibility / the GFA model in the first round (doubling in each later one).
+_FIRST_DENSITY, _FIRST_GFA = 64, 32
 #: Columns of every part, in this order.
 COLUMNS = [
     "batch", "system", "n_elements", "candidate", "composition", "G", "G_std", "K", "K_std", "E", "E_std",
-    "nu", "nu_std", "p_targets", "p_gfa", "dmax_mm", "gfa_pass", "score", "n_lattice", "n_gfa_scored",
+    "nu", "nu_std", "error", "p_target", "log_density", "p_gfa", "dmax_mm", "gfa_pass", "status", "score",
+    "n_lattice", "n_density", "n_gfa_scored",
 ]
 
 
@@ -58,6 +61,37 @@ def models(with_gfa: bool) -> tuple[Any, Any]:
 
 
 @lru_cache(maxsize=None)
+def _glass_index() -> tuple[pd.DataFrame, np.ndarray, dict[str, int]]:
+    """design's known glass formers, with which elements each holds (once per process)."""
+    from pcids.design.known import default_glass_data
+
+    data = default_glass_data()
+    els = list(data.attrs["elements"])
+    return data, data[els].to_numpy(dtype=float) > 0, {e: j for j, e in enumerate(els)}
+
+
+def plausibility(system: Sequence[str]) -> Callable[[np.ndarray], np.ndarray]:
+    """design's plausibility of a system's compositions (at.% rows -> log density). Only the glass formers
+    holding two or more of its elements are handed to ``glass_reference``, which drops the others anyway."""
+    from pcids.design.known import glass_reference
+    from pcids.design.ranking import Plausibility
+
+    data, present, col = _glass_index()
+    idx = [col[e] for e in system if e in col]
+    rows = np.flatnonzero(present[:, idx].sum(axis=1) >= 2) if idx else np.empty(0, dtype=np.int64)
+    if len(rows) == 0:
+        R = np.empty((0, len(system)))
+    else:
+        sub = data.iloc[rows]
+        sub.attrs = data.attrs
+        R, w, _ = glass_reference(sub, list(system))
+    if len(R) == 0:
+        floor = ranking.no_reference_log_density()
+        return lambda A: np.full(len(A), floor)
+    return Plausibility(R, w, ranking.bandwidth()).log_density
+
+
+@lru_cache(maxsize=None)
 def lattice_units(n: int, total: int) -> np.ndarray:
     """Every (k_1..k_n) with k_i >= 1 summing to ``total``, lexicographic (int16, read-only)."""
     from pcids.corrector import Lattice
@@ -80,106 +114,148 @@ def system_lattice(system: Sequence[str], spec: Spec) -> np.ndarray:
     return U[ok].astype(np.float64) * spec.step
 
 
-def gfa_verdict(p: np.ndarray, dmax: np.ndarray, gfa: Any, threshold_mm: float) -> np.ndarray:
-    """The design's GFA check: P >= the model's operating point at its own threshold, else Dmax >= threshold."""
-    if abs(threshold_mm - float(gfa.threshold_mm)) > 1e-9:
-        return dmax >= threshold_mm
-    return p >= float(gfa.decision_threshold_)
-
-
-def predictions(fwd: Any, X: np.ndarray, need_derived: bool) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """{property: (mean, sigma)} for G, K (and E, nu when asked) from descriptor rows."""
-    from pcids.elastic import derived_with_uncertainty
-
-    mean, std = fwd.predict_descriptors(X)
-    out = {"G": (mean[:, 0], std[:, 0]), "K": (mean[:, 1], std[:, 1])}
-    if need_derived:
-        d = derived_with_uncertainty(mean[:, 0], mean[:, 1], std[:, 0], std[:, 1])
-        out.update(E=(d["E"], d["E_std"]), nu=(d["nu"], d["nu_std"]))
-    return out
-
-
-def _order(score: np.ndarray, p_t: np.ndarray) -> np.ndarray:
-    """Best first: score, then P(targets), then enumeration order (NaN last)."""
-    idx = np.arange(len(score))
-    return np.lexsort((idx, -np.nan_to_num(p_t, nan=-1.0), -np.nan_to_num(score, nan=-1.0)))
+def _spec(spec: Spec | Mapping[str, Any]) -> Spec:
+    if isinstance(spec, Spec):
+        return spec
+    return Spec(**{**spec, "bounds": {e: tuple(b) for e, b in spec.get("bounds", {}).items()}})
 
 
 def score_batch(batch: int, systems: Sequence[Sequence[str]], spec: Spec | Mapping[str, Any], prune: bool = True) -> pd.DataFrame:
-    """The top ``spec.keep`` coarse candidates of each system (a part: :data:`COLUMNS`)."""
+    """The top ``spec.keep`` coarse candidates of each system, ranked as ``design`` ranks (a part: :data:`COLUMNS`)."""
     from pcids.composition import Composition
+    from pcids.design.objectives import Evaluator, Objective
+    from pcids.design.result import STATUS
+    from pcids.elastic import derived_with_uncertainty
 
-    if not isinstance(spec, Spec):
-        spec = Spec(**{**spec, "bounds": {e: tuple(b) for e, b in spec.get("bounds", {}).items()}})
+    spec = _spec(spec)
     with_gfa = spec.gfa_threshold_mm is not None
     fwd, gfa = models(with_gfa)
     systems = [tuple(s) for s in systems]
+    cols = sorted({e for s in systems for e in s})
+    col = {e: j for j, e in enumerate(cols)}
+    objective = Objective(dict(spec.targets), relative=spec.relative)
+    # design's evaluator over the batch's elements: its property rows and its GFA verdict
+    ev = Evaluator(fwd, gfa, objective, cols, spec.tolerance, spec.gfa_threshold_mm)
     lats = [system_lattice(s, spec) for s in systems]
-    sizes = np.array([len(a) for a in lats])
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    offsets = np.concatenate([[0], np.cumsum([len(a) for a in lats])]).astype(np.int64)
     nd = len(fwd.features_)
-    X = np.concatenate([a @ fwd.property_matrix(list(s)) / 100.0 if len(a) else np.empty((0, nd)) for s, a in zip(systems, lats)])
-    pred = predictions(fwd, X, need_derived=True)
-    p_t = ranking.target_probability(pred, spec.targets, spec.tolerance, spec.relative)
+    X = np.concatenate([a @ ev.P[[col[e] for e in s]] / 100.0 if len(a) else np.empty((0, nd)) for s, a in zip(systems, lats)])
+    mean, std = fwd.predict_descriptors(X)
+    G, K, sG, sK = (np.asarray(v, dtype=np.float64) for v in (mean[:, 0], mean[:, 1], std[:, 0], std[:, 1]))
+    error = objective.error(G, K)
+    met = error <= spec.tolerance
+    p_t = objective.probability_within(G, K, sG, sK, max(spec.tolerance, 1e-6))
     n = len(p_t)
-    p_g, dmax = np.full(n, np.nan), np.full(n, np.nan)
-    scored = np.zeros(len(systems), dtype=np.int64)
-    if with_gfa:
-        _score_gfa(gfa, systems, lats, offsets, p_t, p_g, dmax, scored, spec.keep, prune)
-        score = ranking.candidate_score(p_t, p_g)
-    else:
-        score = ranking.candidate_score(p_t, None)
+    cols_out = {"log_density": np.full(n, np.nan), "p_gfa": np.full(n, np.nan), "dmax_mm": np.full(n, np.nan), "gfa_pass": np.zeros(n, bool)}
+    done = np.zeros(n, bool)  # plausibility and GFA known
+    counts = _best_first(systems, lats, offsets, cols, p_t, met, error, cols_out, done, ev, spec.keep, prune and ranking.can_prune())
+    ld, p_g, dmax, ok = cols_out["log_density"], cols_out["p_gfa"], cols_out["dmax_mm"], cols_out["gfa_pass"]
+    st = np.where(done, ranking.status(met, ok), len(STATUS))
+    score = np.where(done, ranking.score(p_t, np.nan_to_num(ld), p_g), np.nan)
+    d = derived_with_uncertainty(G, K, sG, sK)
     rows = []
     for i, s in enumerate(systems):
         a, b = offsets[i], offsets[i + 1]
-        top = _order(score[a:b], p_t[a:b])[: spec.keep] + a
+        top = ranking.order(st[a:b], score[a:b], error[a:b])[: spec.keep] + a
         if len(top) == 0:  # the bounds leave no composition: one empty row keeps the system accounted for
-            rows.append({"batch": batch, "system": "-".join(s), "n_elements": len(s), "candidate": 0, "composition": "", "n_lattice": 0, "n_gfa_scored": 0})
+            rows.append({"batch": batch, "system": "-".join(s), "n_elements": len(s), "candidate": 0, "composition": "",
+                         "n_lattice": 0, "n_density": 0, "n_gfa_scored": 0})
             continue
         for c, r in enumerate(top, start=1):
             comp = Composition(tuple(zip(s, lats[i][r - a])))
-            row = {"batch": batch, "system": "-".join(s), "n_elements": len(s), "candidate": c, "composition": comp.formula_as_written}
-            for name, (m, sd) in pred.items():
-                row[name], row[f"{name}_std"] = float(m[r]), float(sd[r])
-            row.update(p_targets=p_t[r], p_gfa=p_g[r], dmax_mm=dmax[r], score=score[r], n_lattice=int(b - a), n_gfa_scored=int(scored[i]))
-            row["gfa_pass"] = bool(gfa_verdict(p_g[r : r + 1], dmax[r : r + 1], gfa, spec.gfa_threshold_mm)[0]) if with_gfa else True
-            rows.append(row)
+            rows.append({
+                "batch": batch, "system": "-".join(s), "n_elements": len(s), "candidate": c, "composition": comp.formula_as_written,
+                "G": G[r], "G_std": sG[r], "K": K[r], "K_std": sK[r], "E": d["E"][r], "E_std": d["E_std"][r], "nu": d["nu"][r],
+                "nu_std": d["nu_std"][r], "error": error[r], "p_target": p_t[r], "log_density": ld[r], "p_gfa": p_g[r],
+                "dmax_mm": dmax[r], "gfa_pass": bool(ok[r]), "status": STATUS[st[r]], "score": score[r],
+                "n_lattice": int(b - a), "n_density": int(counts[0][i]), "n_gfa_scored": int(counts[1][i]),
+            })
     df = pd.DataFrame(rows).reindex(columns=COLUMNS)
-    return df.astype({"batch": "int64", "n_elements": "int64", "candidate": "int64", "n_lattice": "int64", "n_gfa_scored": "int64", "gfa_pass": "bool"})
+    ints = ["batch", "n_elements", "candidate", "n_lattice", "n_density", "n_gfa_scored"]
+    return df.astype({**{c: "int64" for c in ints}, "gfa_pass": "bool", **{c: "float64" for c in COLUMNS[5:18] if c != "gfa_pass"}})
 
 
-def _score_gfa(
-    gfa: Any, systems: list[tuple[str, ...]], lats: list[np.ndarray], offsets: np.ndarray, p_t: np.ndarray,
-    p_g: np.ndarray, dmax: np.ndarray, scored: np.ndarray, keep: int, prune: bool,
-) -> None:
-    """Fill ``p_g``/``dmax`` where needed: rounds over the still-open systems, one GFA call per round."""
-    cols = sorted({e for s in systems for e in s})
+def _best_first(
+    systems: list[tuple[str, ...]], lats: list[np.ndarray], offsets: np.ndarray, cols: list[str], p_t: np.ndarray, met: np.ndarray,
+    error: np.ndarray, out: dict[str, np.ndarray], done: np.ndarray, ev: Any, keep: int, prune: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fill ``out`` (log_density, p_gfa, dmax_mm, gfa_pass) and ``done`` where a row may enter its system's top ``keep``.
+
+    Per round and system: the plausibility for the next rows by their optimistic key without it, then
+    (one GFA call for all systems) the GFA for the next rows by their optimistic key with it; a row
+    whose optimistic key is below the system's k-th final key is never needed, as that k-th only rises.
+    Returns the rows given the plausibility and the GFA per system."""
+    m = len(systems)
     col = {e: j for j, e in enumerate(cols)}
-    order = [np.lexsort((np.arange(offsets[i + 1] - offsets[i]), -p_t[offsets[i] : offsets[i + 1]])) for i in range(len(systems))]
-    chunk = np.full(len(systems), _FIRST_ROUND if prune else np.iinfo(np.int64).max // 4, dtype=np.int64)
-    open_ = [i for i in range(len(systems)) if len(order[i])]
+    dens: list[Callable[[np.ndarray], np.ndarray] | None] = [None] * m  # built on first use
+    st0, b0 = ranking.optimistic(p_t, met)
+    order0 = [np.lexsort((np.arange(offsets[i + 1] - offsets[i]), -b0[offsets[i] : offsets[i + 1]], st0[offsets[i] : offsets[i + 1]])) + offsets[i] for i in range(m)]
+    n_dens = np.zeros(m, np.int64)  # prefix of order0 given the plausibility
+    pending: list[np.ndarray] = [np.empty(0, np.int64) for _ in range(m)]  # plausibility known, GFA not
+    scored: list[list[np.ndarray]] = [[] for _ in range(m)]
+    n_gfa = np.zeros(m, np.int64)
+    chunk_d = np.full(m, _FIRST_DENSITY if prune else np.iinfo(np.int64).max // 4, np.int64)
+    chunk_g = np.full(m, _FIRST_GFA if prune else np.iinfo(np.int64).max // 4, np.int64)
+    open_ = [i for i in range(m) if len(order0[i])]
+    ld = out["log_density"]
     while open_:
-        picks = [offsets[i] + order[i][scored[i] : scored[i] + chunk[i]] for i in open_]
-        W = np.zeros((sum(len(p) for p in picks), len(cols)))
-        at = 0
-        for i, p in zip(open_, picks):
-            W[at : at + len(p), [col[e] for e in systems[i]]] = lats[i][p - offsets[i]]
-            at += len(p)
-        pg, dm = gfa.predict_matrix(W / 100.0, cols)
-        at = 0
+        gfa_rows: list[np.ndarray] = []
+        for i in open_:
+            kth = _kth(scored[i], met, out, p_t, keep) if prune else None
+            lim = len(order0[i])
+            if n_dens[i] < lim and (kth is None or ranking.at_least(st0[order0[i][n_dens[i]]], b0[order0[i][n_dens[i]]], *kth)):
+                new = order0[i][n_dens[i] : n_dens[i] + chunk_d[i]]
+                if dens[i] is None:
+                    dens[i] = plausibility(systems[i])
+                ld[new] = dens[i](lats[i][new - offsets[i]])
+                n_dens[i] += len(new)
+                chunk_d[i] *= 2
+                pending[i] = np.concatenate([pending[i], new])
+            p = pending[i]
+            if len(p):
+                stp, bp = ranking.optimistic(p_t[p], met[p], ld[p])
+                p = p[np.lexsort((p, -bp, stp))]
+                if kth is not None:
+                    stp, bp = ranking.optimistic(p_t[p], met[p], ld[p])
+                    p = p[ranking.at_least(stp, bp, *kth)]  # the rest can never enter the top
+                take, pending[i] = p[: chunk_g[i]], p[chunk_g[i] :]
+                chunk_g[i] *= 2
+                gfa_rows.append(take)
+            else:
+                gfa_rows.append(np.empty(0, np.int64))
+        rows = np.concatenate(gfa_rows) if gfa_rows else np.empty(0, np.int64)
+        if len(rows):
+            W = np.zeros((len(rows), len(cols)))
+            at = 0
+            for i, take in zip(open_, gfa_rows):
+                W[at : at + len(take), [col[e] for e in systems[i]]] = lats[i][take - offsets[i]]
+                at += len(take)
+            for k, v in ev.gfa_columns(W).items():
+                out[k][rows] = v
+            done[rows] = True
         still = []
-        for i, p in zip(open_, picks):
-            p_g[p], dmax[p] = pg[at : at + len(p)], dm[at : at + len(p)]
-            at += len(p)
-            scored[i] += len(p)
-            chunk[i] *= 2
-            n_i = len(order[i])
-            if scored[i] >= n_i:
-                continue
-            done = order[i][: scored[i]] + offsets[i]
-            s = ranking.candidate_score(p_t[done], p_g[done])
-            kth = np.sort(s)[::-1][keep - 1] if len(s) >= keep else -np.inf
-            bound = ranking.upper_bound(p_t[offsets[i] + order[i][scored[i]]])
-            if not (bound < kth or bound == 0.0):
-                still.append(i)
+        for i, take in zip(open_, gfa_rows):
+            if len(take):
+                scored[i].append(take)
+                n_gfa[i] += len(take)
+            if len(pending[i]) or n_dens[i] < len(order0[i]):
+                kth = _kth(scored[i], met, out, p_t, keep) if prune else None
+                nxt = order0[i][n_dens[i]] if n_dens[i] < len(order0[i]) else None
+                more_d = nxt is not None and (kth is None or ranking.at_least(st0[nxt], b0[nxt], *kth))
+                if more_d or len(pending[i]):
+                    still.append(i)
         open_ = still
+    return n_dens, n_gfa
+
+
+def _kth(scored: list[np.ndarray], met: np.ndarray, out: dict[str, np.ndarray], p_t: np.ndarray, keep: int) -> tuple[int, float] | None:
+    """The system's k-th best final (status, score) so far, or None with fewer than ``keep`` rows scored."""
+    if not scored:
+        return None
+    r = np.concatenate(scored)
+    if len(r) < keep:
+        return None
+    st = ranking.status(met[r], out["gfa_pass"][r])
+    s = ranking.score(p_t[r], out["log_density"][r], out["p_gfa"][r])
+    j = np.lexsort((-s, st))[keep - 1]
+    return int(st[j]), float(s[j])

@@ -1,43 +1,94 @@
-"""How a screen ranks candidates: P(every target met) from the ensemble sigma, times P(glass).
+"""How a screen ranks compositions and systems: as ``pcids design`` ranks its pool.
 
-One place, so the screen can follow ``pcids.design``'s ranking when it
-changes. ``upper_bound`` lets the coarse search skip the GFA model where
-the score cannot reach the running best (every other factor is <= 1).
+The scoring is design's own (:mod:`pcids.design.ranking`: the status codes, the
+likelihood score log P(targets) + w_p log plausibility + w_g log P(GFA), the
+plausibility and the weights, read when called, so the two cannot drift apart).
+Order: status (targets and GFA met, targets only, neither), then the score
+(higher first), then the error. This module adds what a screen needs beyond
+one design: keys that compare across systems, the bounds that let the coarse
+search skip the plausibility and the GFA model where a composition cannot
+reach a system's top, and a plausibility for a system no known glass former
+touches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
-from scipy.special import ndtr
+import pandas as pd
 
-#: sigma floor (in the property's units) so a zero-width prediction gives a 0/1 probability, not NaN.
-_MIN_SIGMA = 1e-9
+from pcids.design import ranking as design_ranking
+from pcids.design.result import STATUS
 
-
-def target_probability(
-    pred: Mapping[str, tuple[np.ndarray, np.ndarray]], targets: Mapping[str, float], tolerance: float, relative: bool = True
-) -> np.ndarray:
-    """P(|X - t| <= tol) for every target at once, X ~ N(mean, sigma) per property, taken independent.
-
-    ``pred`` maps each target name to (mean, sigma) arrays; ``tolerance`` is relative
-    to the target (0.02 = 2 %) or, with ``relative=False``, in the property's units.
-    """
-    p: np.ndarray | float = 1.0
-    for name, t in targets.items():
-        mean, std = (np.asarray(a, dtype=np.float64) for a in pred[name])
-        half = tolerance * abs(t) if relative else tolerance
-        s = np.maximum(std, _MIN_SIGMA)
-        p = p * (ndtr((t + half - mean) / s) - ndtr((t - half - mean) / s))
-    return np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
+#: The largest L1 distance between two compositions (at.%).
+_MAX_L1 = 200.0
 
 
-def candidate_score(p_targets: np.ndarray, p_gfa: np.ndarray | None) -> np.ndarray:
-    """Higher is better: P(targets met) x P(Dmax >= threshold) (no GFA factor without a GFA check)."""
-    return p_targets if p_gfa is None else p_targets * p_gfa
+def weights() -> tuple[float, float]:
+    """(plausibility weight, GFA weight): design's defaults."""
+    return float(design_ranking.PLAUSIBILITY_WEIGHT), float(design_ranking.GFA_WEIGHT)
 
 
-def upper_bound(p_targets: np.ndarray) -> np.ndarray:
-    """No smaller than :func:`candidate_score` whatever the GFA model says."""
-    return p_targets
+def bandwidth() -> float:
+    return float(design_ranking.BANDWIDTH)
+
+
+def no_reference_log_density() -> float:
+    """log density of a system that no known glass former touches: as if the nearest were 200 at.%
+    away (the farthest any composition can be). ``design`` leaves it at 0 there, the highest value,
+    which is harmless within one system but would put every such system first in a screen."""
+    return -_MAX_L1 / bandwidth()
+
+
+def score(p_target: np.ndarray, log_density: np.ndarray, p_gfa: np.ndarray) -> np.ndarray:
+    """design's likelihood score with design's weights."""
+    w_p, w_g = weights()
+    return design_ranking.likelihood_score(p_target, log_density, p_gfa, w_p, w_g)
+
+
+def status(target_met: np.ndarray, gfa_pass: np.ndarray) -> np.ndarray:
+    """design's status codes: 0 targets and GFA met, 1 targets only, 2 outside tolerance."""
+    return design_ranking.status_codes(target_met, gfa_pass)
+
+
+def can_prune() -> bool:
+    """The bounds below hold only with non-negative weights (then log density <= 0 and log P(GFA) <= 0 only lower a score)."""
+    w_p, w_g = weights()
+    return w_p >= 0 and w_g >= 0
+
+
+def optimistic(p_target: np.ndarray, target_met: np.ndarray, log_density: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The best (status, score) a composition can still reach while its plausibility (``log_density``
+    None) or its GFA verdict is unknown: the GFA can only fail it and lower its score."""
+    n = len(p_target)
+    ld = np.zeros(n) if log_density is None else log_density
+    return np.where(np.asarray(target_met, bool), 0, 2), score(p_target, ld, np.ones(n))
+
+
+def at_least(st: np.ndarray, s: np.ndarray, kst: int, ks: float) -> np.ndarray:
+    """Where (status, score) is as good as or better than (kst, ks): lower status, or the same and a score >= ks."""
+    return (st < kst) | ((st == kst) & (s >= ks))
+
+
+def order(st: np.ndarray, s: np.ndarray, error: np.ndarray) -> np.ndarray:
+    """Row indices best first: status, score (NaN last), error, then position."""
+    return np.lexsort((np.arange(len(st)), np.nan_to_num(error, nan=np.inf), -np.nan_to_num(s, nan=-np.inf), st))
+
+
+def status_code(text: pd.Series) -> np.ndarray:
+    """design's status text back to its code (3 for a system with no candidate)."""
+    codes = {t: i for i, t in enumerate(STATUS)}
+    return text.map(lambda t: codes.get(t, len(STATUS))).to_numpy(dtype=np.int64)
+
+
+def row_key(row: pd.Series) -> tuple[int, float, float]:
+    """One row's (status, -score, error): lower is better, as :func:`sort_table` orders."""
+    sc, err = float(row["score"]), float(row["error"])
+    return int(status_code(pd.Series([row["status"]]))[0]), -sc if sc == sc else np.inf, err if err == err else np.inf
+
+
+def sort_table(df: pd.DataFrame, last: str = "system") -> pd.DataFrame:
+    """Rows best first by (status, score, error), then ``last``: how systems are ranked by their best."""
+    keys = df.assign(
+        _st=status_code(df["status"]), _s=-df["score"].astype(float).fillna(-np.inf), _e=df["error"].astype(float).fillna(np.inf)
+    )
+    return keys.sort_values(["_st", "_s", "_e", last], kind="stable").drop(columns=["_st", "_s", "_e"])

@@ -1,4 +1,4 @@
-"""The full-resolution step for the screen's best systems: ``pcids.design`` on each, scored by the screen's rule."""
+"""The full-resolution step for the screen's best systems: ``pcids design`` on each, ranked by design itself."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ from pcids.screen.coarse import Spec
 
 COLUMNS = [
     "system", "candidate", "composition", "G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std", "error",
-    "status", "p_targets", "p_gfa", "dmax_mm", "gfa_pass", "score", "nearest_known", "nearest_L1", "in_domain", "message",
+    "status", "p_target", "log_density", "p_gfa", "dmax_mm", "gfa_pass", "score", "nearest_known", "nearest_L1", "in_domain", "message",
 ]
 
 
 def refine_system(system: Sequence[str], spec: Spec, top_k: int) -> pd.DataFrame:
-    """``design(system, targets, h=1)``'s candidates with the screen's score; one row with the reason if it cannot run."""
+    """``design(system, targets, h=1)``'s candidates, in design's order and with design's scores (a system no
+    known glass former touches gets the screen's plausibility floor, as in the coarse search); one row with
+    the reason if it cannot run."""
     from pcids.design import design
 
     name = "-".join(system)
@@ -34,10 +36,9 @@ def refine_system(system: Sequence[str], spec: Spec, top_k: int) -> pd.DataFrame
     except DesignError as exc:
         return pd.DataFrame([{"system": name, "candidate": 0, "message": f"not refined: {exc}"}]).reindex(columns=COLUMNS)
     df = res.candidates.rename(columns={"rank": "candidate"})
-    pred = {n: (df[n].to_numpy(float), df[f"{n}_std"].to_numpy(float)) for n in ("G", "K", "E", "nu")}
-    df["p_targets"] = ranking.target_probability(pred, spec.targets, spec.tolerance, spec.relative)
-    gfa = spec.gfa_threshold_mm is not None
-    df["score"] = ranking.candidate_score(df["p_targets"].to_numpy(), df["p_gfa"].to_numpy(float) if gfa else None)
+    if res.settings.get("n_reference_alloys", 1) == 0:
+        df["log_density"] = ranking.no_reference_log_density()
+        df["score"] = ranking.score(df["p_target"].to_numpy(float), df["log_density"].to_numpy(float), df["p_gfa"].to_numpy(float))
     df["system"], df["message"] = name, res.message
     out = df.reindex(columns=COLUMNS)
     return out.astype({"candidate": np.int64, "gfa_pass": bool, "in_domain": bool})
