@@ -79,7 +79,7 @@ def browser():
 def page(browser, server):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     p = context.new_page()
-    p.set_default_timeout(20_000)
+    p.set_default_timeout(180_000)  # a search on a loaded 2-core CI box can take a minute; waits end as soon as the element is there
     outside: list[str] = []
     p.on("request", lambda r: outside.append(r.url) if not r.url.startswith((server, "data:", "blob:")) else None)
     p.outside = outside  # type: ignore[attr-defined]
@@ -215,6 +215,38 @@ def test_bounds_reach_the_search(page, server):
     page.click("#run")
     page.wait_for_selector("#err-bounds:not(:empty)")
     assert page.inner_text("#err-bounds") == "bounds of Fe: minimum 20 exceeds maximum 10"
+
+
+def test_design_with_objectives_shows_their_columns_and_the_pareto_set(page, server):
+    page.fill("#elements", "Cu Zr Al")
+    page.fill("#t-Tg", "700")
+    page.fill("#lo-Dmax", "3")
+    page.select_option("#opt-cost", "minimize")
+    page.fill("#top_k", "3")
+    with page.expect_request("**/api/design") as req:
+        page.click("#run")
+    page.wait_for_selector("#candidates tbody tr")
+    sent = req.value.post_data_json
+    assert sent["targets"] == {"Tg": 700} and sent["at_least"] == {"Dmax": 3} and sent["minimize"] == ["cost"] and "maximize" not in sent
+    status, api = _api(server, "/api/design", sent)
+    assert status == 200
+    headers = page.locator("#candidates thead th").all_inner_texts()
+    assert headers == api["table"]["columns"] and {"Tg", "cost", "pareto"} <= set(headers)
+    assert page.locator("#candidates tbody tr").nth(0).locator("td").all_inner_texts() == api["table"]["rows"][0]
+    page.wait_for_selector("#pareto-box:not([hidden]) svg")
+    assert page.locator("#pareto g.pick").count() == len(api["candidates"])
+    assert page.locator("#pareto circle.front").count() == sum(1 for r in api["explored"] if r["pareto"] and r["status"] == api["candidates"][0]["status"])
+    assert "cost (USD/kg) (lower is better)" in page.inner_text("#pareto")
+    # one objective only: no Pareto figure
+    page.select_option("#opt-cost", "")
+    page.fill("#lo-Dmax", "")
+    page.click("#run")
+    page.wait_for_selector("#pareto-box[hidden]", state="attached")
+    page.fill("#lo-Dmax", "-5")  # a bad bound: the library's message next to the constraints
+    page.click("#run")
+    page.wait_for_selector("#err-at_least:not(:empty)")
+    assert page.inner_text("#err-at_least") == "at_least Dmax must be positive (mm), got -5"
+    assert page.outside == []
 
 
 def test_predict_view_keeps_good_rows(page, server):

@@ -50,6 +50,17 @@ def _properties() -> dict[str, dict[str, str]]:
     return {name: {"unit": str(p["unit"]), "description": str(p["description"])} for name, p in PROPERTIES.items()}
 
 
+def _quantities() -> dict[str, dict[str, str]]:
+    """Every name a design can target, bound, maximise or minimise, with its unit (the library's registry)."""
+    from pcids.design.quantities import BUILTIN, shipped_names
+
+    props = _properties()
+    out = {name: {"unit": unit, "description": what} for name, (unit, what) in BUILTIN.items()}
+    for name in shipped_names():
+        out.setdefault(name, props.get(name, {"unit": "", "description": name}))
+    return out
+
+
 def create_app(limits: Limits | None = None) -> FastAPI:
     """A new app with its own search gate; ``limits`` defaults to :class:`Limits()`."""
     from fastapi_offline import FastAPIOffline
@@ -123,6 +134,7 @@ def create_app(limits: Limits | None = None) -> FastAPI:
             "design_options": options,
             "screen_options": screening.screen_options(),
             "properties": _properties(),
+            "quantities": _quantities(),
             "choices": choices,
             "limits": limits.to_dict(),
         }

@@ -23,8 +23,16 @@ class DesignRequest(_Strict):
 
     elements: list[str] = Field(..., description="Element symbols, e.g. [\"Ti\", \"Zr\", \"Be\", \"Fe\"].", examples=[["Ti", "Zr", "Be", "Fe"]])
     targets: dict[str, Union[float, str, None]] = Field(
-        ..., description="Any of G, K, E (GPa) and nu (a value that is not a number gets the library's message).", examples=[{"G": 36, "K": 105}]
+        ..., description="{quantity: value}: G, K, E (GPa), nu, or any predicted quantity (Tg, Tx, Tl in K, Dmax, cost, ...; "
+        "GET /api/info lists them). A value that is not a number gets the library's message.", examples=[{"G": 36, "K": 105}]
     )
+    at_least: Optional[dict[str, Union[float, str, None]]] = Field(
+        None, description="{quantity: bound}: met with probability >= confidence, e.g. {\"Dmax\": 5} (mm).", examples=[{"Dmax": 5}]
+    )
+    at_most: Optional[dict[str, Union[float, str, None]]] = Field(None, description="{quantity: bound}, e.g. {\"cost\": 20} (USD/kg).", examples=[{"cost": 20}])
+    maximize: Optional[list[str]] = Field(None, description="Quantities to maximise (with targets or minimize: the Pareto set leads the table).", examples=[["p_gfa"]])
+    minimize: Optional[list[str]] = Field(None, description="Quantities to minimise, e.g. [\"cost\"].", examples=[["cost"]])
+    confidence: Optional[float] = Field(None, description="Probability the constraints must be met with, jointly (default 0.5).")
     tolerance: Optional[float] = Field(None, description="Largest acceptable error (relative: 0.02 = 2 %).")
     relative: Optional[bool] = Field(None, description="Errors relative to the targets (default) or in GPa.")
     aggregate: Optional[str] = Field(None, description="Combine the targets' errors: max or sum.")

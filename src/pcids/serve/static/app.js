@@ -26,14 +26,72 @@ function showError(field, message, fallback, prefix = "") {  // prefix: "" for t
   if (field === "targets") document.querySelectorAll(`#${prefix || "design-"}targets input`).forEach((i) => i.classList.add("invalid"));
 }
 
-function targetNames() {  // the library's targets (GET /api/info), so the form follows it
+function targetNames() {  // the library's moduli targets (GET /api/info), so the form follows it
   return INFO.targets && INFO.targets.length ? INFO.targets : ["G", "K", "E", "nu"];
 }
 
-function buildTargets(boxId, prefix) {
+function withObjectives() {  // this server's design takes constraints and objectives beyond the moduli
+  return Boolean(INFO.quantities) && supported("at_least");
+}
+
+function designNames() {  // every quantity a design can target or bound: moduli, other properties, then GFA, density, cost
+  if (!withObjectives()) return targetNames();
+  const last = ["Dmax", "p_gfa", "density", "cost"];
+  const names = Object.keys(INFO.quantities);
+  return [...names.filter((n) => !last.includes(n)), ...last.filter((n) => names.includes(n))];
+}
+
+function unitOf(name) {
+  const u = (INFO.quantities || {})[name]?.unit ?? (INFO.properties || {})[name]?.unit;
+  return u === undefined ? UNITS[name] || "" : u;
+}
+
+// One row per quantity: target, at least, at most, maximise/minimise (ids t-, lo-, hi-, opt-NAME).
+function buildObjectives(box) {
+  const table = el("table", { id: "objectives", class: "objectives" });
+  const head = el("tr");
+  ["quantity", "target", "at least", "at most", "optimise"].forEach((h) => head.appendChild(el("th", {}, h)));
+  table.appendChild(el("thead")).appendChild(head);
+  const body = table.appendChild(el("tbody"));
+  for (const n of designNames()) {
+    const tr = el("tr", { "data-name": n });
+    const unit = unitOf(n);
+    tr.appendChild(el("td", { class: "text", title: (INFO.quantities[n] || {}).description || n }, unit ? `${n} (${unit})` : n));
+    for (const [prefix, what] of [["t-", "target"], ["lo-", "at least"], ["hi-", "at most"]]) {
+      const td = tr.appendChild(el("td"));
+      td.appendChild(el("input", { id: prefix + n, type: "text", inputmode: "decimal", size: 6, "aria-label": `${n} ${what}` }));
+    }
+    const select = el("select", { id: "opt-" + n, "aria-label": `${n}: maximise or minimise` });
+    [["", "–"], ["maximize", "maximise"], ["minimize", "minimise"]].forEach(([v, t]) => select.appendChild(el("option", { value: v }, t)));
+    tr.appendChild(el("td")).appendChild(select);
+    body.appendChild(tr);
+  }
+  box.appendChild(table);
+}
+
+function readObjectives(req) {  // at_least, at_most, maximize, minimize from the objectives table (only what is filled)
+  const at_least = {}, at_most = {}, maximize = [], minimize = [];
+  for (const n of designNames()) {
+    const lo = numberOrText($("lo-" + n).value), hi = numberOrText($("hi-" + n).value), opt = $("opt-" + n).value;
+    if (lo !== null) at_least[n] = lo;
+    if (hi !== null) at_most[n] = hi;
+    if (opt === "maximize") maximize.push(n);
+    if (opt === "minimize") minimize.push(n);
+  }
+  if (Object.keys(at_least).length) req.at_least = at_least;
+  if (Object.keys(at_most).length) req.at_most = at_most;
+  if (maximize.length) req.maximize = maximize;
+  if (minimize.length) req.minimize = minimize;
+}
+
+function buildTargets(boxId, prefix, names = targetNames()) {
   const box = $(boxId);
   box.innerHTML = "";
-  for (const t of targetNames()) {
+  if (prefix === "" && withObjectives()) {
+    buildObjectives(box);
+    return;
+  }
+  for (const t of names) {
     const label = el("label", { title: UNITS[t] ? `target ${t} (${UNITS[t]})` : `target ${t}` }, `${t} `);
     label.appendChild(el("input", { id: `${prefix}t-${t}`, name: t, type: "text", inputmode: "decimal", size: 6 }));
     if (UNITS[t]) label.appendChild(el("span", { class: "hint" }, ` ${UNITS[t]}`));
@@ -43,7 +101,7 @@ function buildTargets(boxId, prefix) {
 
 function readTargets(prefix) {
   const out = {};
-  for (const t of targetNames()) {
+  for (const t of prefix === "" ? designNames() : targetNames()) {
     const v = numberOrText($(`${prefix}t-${t}`).value);
     if (v !== null) out[t] = v;
   }
@@ -209,7 +267,7 @@ function supported(option) {  // an option this server's pcids takes (all, if /a
 
 function applyDefaults() {  // the library's defaults and choices, so the page never carries its own copy
   const opts = INFO.design_options || {};
-  for (const key of ["tolerance", "top_k", "E", "h", "min_distance", "gfa_threshold_mm"]) {
+  for (const key of ["tolerance", "top_k", "E", "h", "min_distance", "gfa_threshold_mm", "confidence"]) {
     if (opts[key] !== undefined && opts[key] !== null) $(key).value = opts[key];
   }
   for (const key of ["prefer", "strategy"]) {
@@ -225,10 +283,11 @@ function applyDefaults() {  // the library's defaults and choices, so the page n
 
 function designRequest() {
   const req = { elements: parseElements($("elements").value), targets: readTargets("") };
-  for (const key of ["tolerance", "top_k", "E", "h", "min_distance"]) {
+  for (const key of ["tolerance", "top_k", "E", "h", "min_distance", "confidence"]) {
     const v = numberOrText($(key).value);
     if (v !== null && supported(key)) req[key] = v;
   }
+  if (withObjectives()) readObjectives(req);
   req.gfa_threshold_mm = $("gfa-on").checked ? numberOrText($("gfa_threshold_mm").value) : null;
   for (const key of ["prefer", "strategy"]) {
     if (supported(key) && $(key).value) req[key] = $(key).value;
@@ -289,6 +348,7 @@ function renderDesign(data) {
     },
   });
   drawBand(data);
+  drawPareto(data);
 }
 
 function sortKey(text) {  // the leading number of a cell ("36.6±2.5", "1.83%", "#3"), else its text
@@ -395,6 +455,71 @@ function drawBand(data) {
   box.appendChild(s);
 }
 
+// ---------------------------------------------------------------- the Pareto figure (SVG scatter of the first two objectives)
+const OBJ_LABEL = { p_target: "P(targets met)", error: "error to the targets", p_gfa: "P(Dmax ≥ 2 mm)", dmax_mm: "Dmax (mm)", cost: "cost (USD/kg)", density: "density (g/cm³)" };
+
+function niceTicks(lo, hi, n = 5) {
+  const span = hi - lo || Math.abs(hi) || 1;
+  const step = Math.pow(10, Math.floor(Math.log10(span / n)));
+  const k = [1, 2, 5, 10].find((m) => span / (m * step) <= n) * step;
+  const out = [];
+  for (let v = Math.ceil(lo / k) * k; v <= hi + 1e-9 * span; v += k) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+function drawPareto(data) {
+  const box = $("pareto"), objectives = (data.settings && data.settings.pareto_objectives) || [];
+  box.innerHTML = "";
+  $("pareto-box").hidden = objectives.length < 2;
+  if (objectives.length < 2) return;
+  const [[cx, sx], [cy, sy]] = objectives;
+  const pool = data.explored.filter((r) => typeof r[cx] === "number" && typeof r[cy] === "number");
+  const picks = data.candidates.filter((r) => typeof r[cx] === "number" && typeof r[cy] === "number");
+  const all = [...pool, ...picks];
+  const W = 680, H = 420, L = 70, R = 20, T = 20, B = 70;
+  const ext = (c) => { const v = all.map((r) => r[c]); const lo = Math.min(...v), hi = Math.max(...v), pad = (hi - lo) * 0.05 || Math.abs(hi) * 0.05 || 1; return [lo - pad, hi + pad]; };
+  const [x0, x1] = ext(cx), [y0, y1] = ext(cy);
+  const x = (v) => L + ((v - x0) / (x1 - x0)) * (W - L - R), y = (v) => T + (1 - (v - y0) / (y1 - y0)) * (H - T - B);
+  const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: "img", "aria-label": "Pareto set" });
+  for (const v of niceTicks(x0, x1)) {
+    s.appendChild(svg("line", { x1: x(v), x2: x(v), y1: T, y2: H - B, stroke: "#eef0f3" }));
+    s.appendChild(svg("text", { x: x(v), y: H - B + 16, "text-anchor": "middle", "font-size": 11, fill: "#5b6473" }, String(v)));
+  }
+  for (const v of niceTicks(y0, y1)) {
+    s.appendChild(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: "#eef0f3" }));
+    s.appendChild(svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", "font-size": 11, fill: "#5b6473" }, String(v)));
+  }
+  const better = (sense) => (sense === "min" ? "lower" : "higher") + " is better";
+  s.appendChild(svg("text", { x: L + (W - L - R) / 2, y: H - B + 36, "text-anchor": "middle", "font-size": 12 }, `${OBJ_LABEL[cx] || cx} (${better(sx)})`));
+  s.appendChild(svg("text", { x: 16, y: T + (H - T - B) / 2, transform: `rotate(-90 16 ${T + (H - T - B) / 2})`, "text-anchor": "middle", "font-size": 12 }, `${OBJ_LABEL[cy] || cy} (${better(sy)})`));
+  const status = picks.length ? picks[0].status : null;
+  for (const r of pool) {
+    const same = r.status === status;
+    s.appendChild(svg("circle", { cx: x(r[cx]).toFixed(1), cy: y(r[cy]).toFixed(1), r: 2.2, fill: same ? "#8fb3e8" : "#d3d7dd", class: "pool" }));
+  }
+  const front = pool.filter((r) => r.pareto && r.status === status).sort((a, b) => a[cx] - b[cx]);
+  if (objectives.length === 2 && front.length > 1) {  // a 2-D front is a staircase
+    s.appendChild(svg("path", { d: front.map((r, i) => `${i ? "H" + x(r[cx]).toFixed(1) + " V" : "M" + x(r[cx]).toFixed(1) + ","}${y(r[cy]).toFixed(1)}`).join(" "), fill: "none", stroke: "#c0392b", "stroke-width": 1 }));
+  }
+  for (const r of front) s.appendChild(svg("circle", { cx: x(r[cx]).toFixed(1), cy: y(r[cy]).toFixed(1), r: 4.5, fill: "none", stroke: "#c0392b", "stroke-width": 1.2, class: "front" }));
+  for (const r of picks) {
+    const px = x(r[cx]), py = y(r[cy]);
+    const g = svg("g", { class: "pick", "data-rank": r.rank });
+    g.appendChild(svg("path", { d: `M${px - 4},${py - 4} L${px + 4},${py + 4} M${px - 4},${py + 4} L${px + 4},${py - 4}`, stroke: "#111", "stroke-width": 1.6 }));
+    g.appendChild(svg("text", { x: px + 6, y: py - 5, "font-size": 11 }, `#${r.rank}`));
+    g.appendChild(svg("title", {}, `#${r.rank} ${r.composition}: ${cx} ${r[cx].toPrecision(3)}, ${cy} ${r[cy].toPrecision(3)}`));
+    s.appendChild(g);
+  }
+  const legend = [["#8fb3e8", "explored, same status as #1"], ["#d3d7dd", "other status"], ["#c0392b", "Pareto set (ringed)"], ["#111", "returned (×, by rank)"]];
+  legend.forEach(([colour, label], k) => {
+    const lx = L + k * 150, ly = H - 10;
+    s.appendChild(svg("circle", { cx: lx, cy: ly - 4, r: 4, fill: colour }));
+    s.appendChild(svg("text", { x: lx + 9, y: ly, "font-size": 11 }, label));
+  });
+  box.appendChild(s);
+  $("pareto-note").textContent = objectives.length > 2 ? `${objectives.length - 2} more objective(s) not drawn: ${objectives.slice(2).map(([c, s2]) => `${s2} ${c}`).join(", ")}` : "";
+}
+
 function highlight(i) {
   $("figure").querySelectorAll("path.pick").forEach((p) => {
     const on = i === null || Number(p.dataset.index) === i;
@@ -494,10 +619,6 @@ function propertyNames(rows) {  // the properties /api/predict answered, in the 
   return [...new Set(order)].filter((n) => rows.some((r) => r.ok && typeof r[n] === "number"));
 }
 
-function unitOf(name) {
-  const u = (INFO.properties || {})[name]?.unit;
-  return u === undefined ? UNITS[name] || "" : u;
-}
 
 $("predict-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
