@@ -103,6 +103,26 @@ def test_predict_with_the_users_model_adds_its_column(trained):
         assert bad.exit_code == 1 and message in bad.stderr and "Traceback" not in bad.output
 
 
+def test_design_with_the_users_model_as_a_constraint(trained):
+    from scipy.special import ndtr
+
+    out = trained["out"]
+    model = load_user_model(out)
+    bound = 450.0
+    r = runner.invoke(app, ["design", "Cu", "Zr", "Al", "--G", "32", "--model", f"hardness={out}", "--at-least", f"hardness={bound}",
+                            "-H", "5", "-k", "3", "-q", "--json"])
+    assert r.exit_code == 0, r.output
+    cands = json.loads(r.stdout)["candidates"]
+    assert cands
+    A = np.array([[c["Cu"], c["Zr"], c["Al"]] for c in cands])
+    mean, std = model.predict_matrix(A, ["Cu", "Zr", "Al"])
+    np.testing.assert_allclose([c["hardness"] for c in cands], mean, rtol=1e-4)
+    np.testing.assert_allclose([c["hardness_std"] for c in cands], std, rtol=1e-4)
+    np.testing.assert_allclose([c["p_at_least_hardness"] for c in cands], ndtr((mean - bound) / std), rtol=1e-3, atol=1e-6)
+    bad = runner.invoke(app, ["design", "Cu", "Zr", "Al", "--G", "32", "--model", f"G={out}", "-q"])
+    assert bad.exit_code == 1 and "clashes with pcids's own 'G'" in bad.stderr
+
+
 def test_reloading_gives_identical_predictions_and_force_retrains_the_same(trained):
     out, args = trained["out"], trained["args"]
     A = np.array([[50.0, 50.0], [64.0, 36.0]])

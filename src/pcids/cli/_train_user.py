@@ -152,6 +152,16 @@ def run_user(o: UserOptions) -> None:
         raise typer.Exit(code=1)
 
 
+#: MAEs closer than this (relative) are a tie: five folds cannot tell them apart.
+TIE = 0.02
+
+
+def _verdict(model_mae: float, baseline_mae: float) -> str:
+    if model_mae < (1 - TIE) * baseline_mae:
+        return "beats"
+    return "does not beat" if model_mae > (1 + TIE) * baseline_mae else f"is level (within {TIE:.0%}) with"
+
+
 def _print_cv(model: Any, directory: Path) -> None:
     from pcids.cli._common import Column, console, print_table
     from pcids.user_fit import BASELINE_LABELS
@@ -179,6 +189,5 @@ def _print_cv(model: Any, directory: Path) -> None:
                 typer.echo(f"{s} folds not run: {cv[s]['skipped']}")
         for s in splits:
             best = min(("mean", "knn", "gradient_boosting"), key=lambda b: cv[s][b]["mae"])
-            verdict = "beats" if cv[s]["model"]["mae"] < cv[s][best]["mae"] else "does not beat"
-            typer.echo(f"{s} folds: the model {verdict} the best baseline ({BASELINE_LABELS[best]}) on MAE")
+            typer.echo(f"{s} folds: the model {_verdict(cv[s]['model']['mae'], cv[s][best]['mae'])} the best baseline ({BASELINE_LABELS[best]}) on MAE")
     console.print(f"saved {directory} (use it: pcids predict --model {model.name}={directory} FORMULA)", highlight=False, soft_wrap=True)

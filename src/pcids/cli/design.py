@@ -152,6 +152,7 @@ def command(
     minimize: List[str] = typer.Option([], "--minimize", help="NAME to minimise (repeatable), e.g. cost."),
     confidence: float = typer.Option(0.5, "--confidence", help="Probability the constraints must be met with (jointly)."),
     pareto_plot: Optional[Path] = typer.Option(None, "--pareto-plot", help="Write the Pareto figure of the objectives (PNG/PDF/SVG)."),
+    model_specs: List[str] = typer.Option([], "--model", help="NAME=DIR: your own model (trained by `pcids train forward --data`) as a quantity NAME (repeatable), e.g. hardness=hv_model --at-least hardness=500."),
 ) -> None:
     """Design compositions of ELEMENTS with the target moduli that should cast as bulk glasses.
 
@@ -185,7 +186,10 @@ def command(
             raise DesignError(f"target {name} given twice (--{name} {targets[name]:g} and --target {name}={v:g}); give it once")
         targets[name] = v
     lower, upper = parse_named(at_least, "--at-least"), parse_named(at_most, "--at-most")
+    from pcids.cli._user_models import load_user_models
     from pcids.design import design
+
+    models = load_user_models(model_specs)
 
     with warnings_to_stderr():
         result = design(
@@ -211,6 +215,7 @@ def command(
             maximize=maximize,
             minimize=minimize,
             confidence=confidence,
+            models=models,
         )
     if csv is not None:
         result.to_csv(csv, overwrite=force)

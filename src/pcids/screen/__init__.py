@@ -236,7 +236,7 @@ def _rank_coarse(coarse: pd.DataFrame, n_systems: int) -> pd.DataFrame:
 
 #: Columns a system's best candidate carries in the systems table.
 _BEST = ["composition", "G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std", "error", "p_target", "log_density",
-         "p_gfa", "dmax_mm", "gfa_pass", "status", "score"]
+         "p_gfa", "dmax_mm", "dmax_if_glass_mm", "gfa_pass", "status", "score"]
 
 
 def _final_table(ranked: pd.DataFrame, refined: pd.DataFrame) -> pd.DataFrame:

@@ -28,7 +28,7 @@ _FIRST_DENSITY, _FIRST_GFA = 64, 32
 #: Columns of every part, in this order.
 COLUMNS = [
     "batch", "system", "n_elements", "candidate", "composition", "G", "G_std", "K", "K_std", "E", "E_std",
-    "nu", "nu_std", "error", "p_target", "log_density", "p_gfa", "dmax_mm", "gfa_pass", "status", "score",
+    "nu", "nu_std", "error", "p_target", "log_density", "p_gfa", "dmax_mm", "dmax_if_glass_mm", "gfa_pass", "status", "score",
     "n_lattice", "n_density", "n_gfa_scored",
 ]
 
@@ -146,7 +146,8 @@ def score_batch(batch: int, systems: Sequence[Sequence[str]], spec: Spec | Mappi
     met = error <= spec.tolerance
     p_t = objective.probability_within(G, K, sG, sK, max(spec.tolerance, 1e-6))
     n = len(p_t)
-    cols_out = {"log_density": np.full(n, np.nan), "p_gfa": np.full(n, np.nan), "dmax_mm": np.full(n, np.nan), "gfa_pass": np.zeros(n, bool)}
+    cols_out = {"log_density": np.full(n, np.nan), "p_gfa": np.full(n, np.nan), "dmax_mm": np.full(n, np.nan),
+                "dmax_if_glass_mm": np.full(n, np.nan), "gfa_pass": np.zeros(n, bool)}
     done = np.zeros(n, bool)  # plausibility and GFA known
     counts = _best_first(systems, lats, offsets, cols, p_t, met, error, cols_out, done, ev, spec.keep, prune and ranking.can_prune())
     ld, p_g, dmax, ok = cols_out["log_density"], cols_out["p_gfa"], cols_out["dmax_mm"], cols_out["gfa_pass"]
@@ -167,12 +168,12 @@ def score_batch(batch: int, systems: Sequence[Sequence[str]], spec: Spec | Mappi
                 "batch": batch, "system": "-".join(s), "n_elements": len(s), "candidate": c, "composition": comp.formula_as_written,
                 "G": G[r], "G_std": sG[r], "K": K[r], "K_std": sK[r], "E": d["E"][r], "E_std": d["E_std"][r], "nu": d["nu"][r],
                 "nu_std": d["nu_std"][r], "error": error[r], "p_target": p_t[r], "log_density": ld[r], "p_gfa": p_g[r],
-                "dmax_mm": dmax[r], "gfa_pass": bool(ok[r]), "status": STATUS[st[r]], "score": score[r],
+                "dmax_mm": dmax[r], "dmax_if_glass_mm": cols_out["dmax_if_glass_mm"][r], "gfa_pass": bool(ok[r]), "status": STATUS[st[r]], "score": score[r],
                 "n_lattice": int(b - a), "n_density": int(counts[0][i]), "n_gfa_scored": int(counts[1][i]),
             })
     df = pd.DataFrame(rows).reindex(columns=COLUMNS)
     ints = ["batch", "n_elements", "candidate", "n_lattice", "n_density", "n_gfa_scored"]
-    return df.astype({**{c: "int64" for c in ints}, "gfa_pass": "bool", **{c: "float64" for c in COLUMNS[5:18] if c != "gfa_pass"}})
+    return df.astype({**{c: "int64" for c in ints}, "gfa_pass": "bool", **{c: "float64" for c in COLUMNS[5 : COLUMNS.index("gfa_pass")]}})
 
 
 def _best_first(
@@ -230,7 +231,8 @@ def _best_first(
             for i, take in zip(open_, gfa_rows):
                 W[at : at + len(take), [col[e] for e in systems[i]]] = lats[i][take - offsets[i]]
                 at += len(take)
-            for k, v in ev.gfa_columns(W).items():
+            raw = ev.registry.gfa_raw(W) if ev.gfa is not None else None
+            for k, v in ev.gfa_columns(W, raw).items():
                 out[k][rows] = v
             done[rows] = True
         still = []

@@ -14,7 +14,7 @@ from pcids.screen.coarse import Spec
 
 COLUMNS = [
     "system", "candidate", "composition", "G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std", "error",
-    "status", "p_target", "log_density", "p_gfa", "dmax_mm", "gfa_pass", "score", "nearest_known", "nearest_L1", "in_domain", "message",
+    "status", "p_target", "log_density", "p_gfa", "dmax_mm", "dmax_if_glass_mm", "gfa_pass", "score", "nearest_known", "nearest_L1", "in_domain", "message",
 ]
 
 
