@@ -97,6 +97,14 @@ def _api(server: str, path: str, body: dict) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read())
 
 
+def _submit(page, button: str, path: str, result: str) -> dict:
+    """Click ``button``, wait for ``result`` to show; the JSON body the page sent to ``path``."""
+    with page.expect_request(f"**{path}") as req:
+        page.click(button)
+    page.wait_for_selector(result)
+    return req.value.post_data_json
+
+
 def test_design_case_matches_the_api_and_downloads_the_csv(page, server, tmp_path):
     page.wait_for_selector("#ptable button[data-symbol='Ti']", state="attached")
     assert page.is_hidden("#ptable")  # until asked for
@@ -203,10 +211,7 @@ def test_bounds_reach_the_search(page, server):
     page.fill("#top_k", "3")
     page.click("#bounds-box summary")
     page.fill("#bounds tbody tr[data-symbol='Fe'] input[data-what='max']", "10")
-    with page.expect_request("**/api/design") as req:
-        page.click("#run")
-    page.wait_for_selector("#candidates tbody tr")
-    sent = req.value.post_data_json
+    sent = _submit(page, "#run", "/api/design", "#candidates tbody tr")
     assert sent["bounds"] == {"Fe": [None, 10]}
     status, api = _api(server, "/api/design", sent)
     assert status == 200 and all(c["Fe"] <= 10 for c in api["candidates"])
@@ -223,10 +228,7 @@ def test_design_with_objectives_shows_their_columns_and_the_pareto_set(page, ser
     page.fill("#lo-Dmax", "3")
     page.select_option("#opt-cost", "minimize")
     page.fill("#top_k", "3")
-    with page.expect_request("**/api/design") as req:
-        page.click("#run")
-    page.wait_for_selector("#candidates tbody tr")
-    sent = req.value.post_data_json
+    sent = _submit(page, "#run", "/api/design", "#candidates tbody tr")
     assert sent["targets"] == {"Tg": 700} and sent["at_least"] == {"Dmax": 3} and sent["minimize"] == ["cost"] and "maximize" not in sent
     status, api = _api(server, "/api/design", sent)
     assert status == 200
@@ -312,11 +314,8 @@ def test_screen_view_ranks_systems_as_the_api_and_hands_one_to_design(page, serv
     page.fill("#screen-t-G", "36")
     page.fill("#screen-t-K", "105")
     page.fill("#screen-top", "0")
-    with page.expect_request("**/api/screen") as req:
-        page.click("#screen-run")
-    page.wait_for_selector("#systems tbody tr")
+    sent = _submit(page, "#screen-run", "/api/screen", "#systems tbody tr")
     assert page.is_hidden("#screen-progress") and page.inner_text("#err-screen-form") == ""
-    sent = req.value.post_data_json
     assert sent["palette"] == palette and sent["sizes"] == 3 and sent["targets"] == {"G": 36, "K": 105} and sent["top"] == 0
     status, api = _api(server, "/api/screen", sent)
     assert status == 200
