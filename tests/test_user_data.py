@@ -11,7 +11,7 @@ import pytest
 
 from pcids import Composition, fit_property_model, load_user_model, read_property_table
 from pcids.datasets import load_elastic
-from pcids.errors import DataError, ExtrapolationWarning, ModelFileError
+from pcids.errors import DataError, ExtrapolationWarning, ModelFileError, PcidsError
 from pcids.models.ensemble import ForwardEnsemble
 from pcids.models.user import UserPropertyModel, check_property_name
 
@@ -231,3 +231,15 @@ def test_same_seed_same_model():
     A = np.array([[50.0, 50.0]])
     assert a.predict_matrix(A, ["Cu", "Zr"])[0] == b.predict_matrix(A, ["Cu", "Zr"])[0]
     assert a.cv_ == {} and a.n_train_ == 24 and Composition.from_formula(frame["formula"][0]).formula == frame["formula"][0]
+
+
+def test_xlsx_without_openpyxl_says_what_to_install(tmp_path, monkeypatch):
+    path = tmp_path / "t.xlsx"
+    path.write_bytes(b"PK")
+
+    def missing(*a, **k):
+        raise ImportError("Missing optional dependency 'openpyxl'")
+
+    monkeypatch.setattr(pd, "read_excel", missing)
+    with pytest.raises(PcidsError, match=r"pip install 'pcids\[xlsx\]'"):
+        read_property_table(path, "HV")

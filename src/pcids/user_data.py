@@ -90,7 +90,7 @@ def _read_frame(path: Path, kind: str) -> pd.DataFrame:
             return pd.read_parquet(path)
         return pd.read_excel(path, dtype=object)
     except ImportError as exc:
-        raise PcidsError(f"reading {path.suffix} files needs an extra package ({exc}); `pip install openpyxl`, or save the table as CSV") from None
+        raise PcidsError(f"reading {path.suffix} files needs an extra package ({exc}); `pip install 'pcids[xlsx]'` (openpyxl), or save the table as CSV") from None
     except Exception as exc:  # noqa: BLE001 - any reader failure means the file is not a table pandas can read
         raise DataError(f"cannot read {path} as {kind}: {exc}") from None
 

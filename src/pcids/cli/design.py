@@ -257,6 +257,7 @@ def _print(result, console, relative: bool) -> None:  # type: ignore[no-untyped-
              if n not in ("G", "K", "E", "nu", "Dmax", "p_gfa", "cost")]
     bounds = [(n, ">=", b) for n, b in st.get("at_least", {}).items()] + [(n, "<=", b) for n, b in st.get("at_most", {}).items()]
     multi = "pareto" in cand.columns
+    dmax_sigma = "dmax_std" in cand.columns
     show_cost = "cost" in [*result.targets, *st.get("minimize", []), *st.get("maximize", []), *st.get("at_most", {}), *st.get("at_least", {})]
 
     def mm(v: float) -> str:
@@ -290,7 +291,7 @@ def _print(result, console, relative: bool) -> None:  # type: ignore[no-untyped-
             *[num(r[n], r.get(f"{n}_std")) for n in extra],
             f"{100 * r.error:.2f}%" if relative else f"{r.error:.3g}",
             "-" if r.p_gfa != r.p_gfa else f"{r.p_gfa:.2f}",
-            mm(r.dmax_mm),
+            mm(r.dmax_mm) + (f"±{r.dmax_std:.1f}" if dmax_sigma and r.dmax_mm >= thr else ""),
             "-" if r.dmax_if_glass_mm != r.dmax_if_glass_mm else f"{r.dmax_if_glass_mm:.1f}",
             *[f"{r[_p_column(n, op)]:.2f}" for n, op, b in bounds],
             *(["-" if r.cost != r.cost else f"{r.cost:.1f}"] if show_cost else []),
@@ -305,7 +306,8 @@ def _print(result, console, relative: bool) -> None:  # type: ignore[no-untyped-
     unit_note = "".join(f"; {n} in {units[n]}" for n in extra if units.get(n))
     notes = [
         f"G, K, E in GPa (+- 1 sigma){unit_note}; Dmax in mm, the median given P(D>={thr:g}) (<{thr:g}: more likely below); "
-        "D if glass: the regressor's diameter should it form a glass" + ("; cost in USD/kg" if show_cost else ""),
+        + ("±: half its 16-84 % range; " if dmax_sigma else "") + "D if glass: the regressor's diameter should it form a glass"
+        + ("; cost in USD/kg (exact, from the element prices)" if show_cost else ""),
         "ok = within tolerance and passes the GFA check" + (f" and the constraints (jointly, P >= {st.get('confidence', 0.5):g})" if bounds else ""),
     ]
     if multi:
