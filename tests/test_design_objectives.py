@@ -258,3 +258,25 @@ def test_gfa_verdict_and_dmax_never_disagree():
     recs = json.loads(r.stdout)
     assert [x["verdict"] for x in recs] == list(df["verdict"][:20])
     assert all((x["verdict"] == "yes") == (x["dmax_mm"] >= t) == x["bulk_glass"] for x in recs)
+
+
+def test_a_temperature_target_through_the_shipped_models():
+    from pcids.models.properties import load_property_models
+
+    fwd, inv, gfa = tiny_models()
+    res = design(["Cu", "Zr"], {"Tg": 690}, forward=fwd, inverse=inv, gfa=gfa, top_k=3, minimize=["cost"], tolerance=0.03)
+    c = res.candidates
+    mean, std = load_property_models(["Tg"])["Tg"].predict_matrix(c[["Cu", "Zr"]].to_numpy(), ["Cu", "Zr"])
+    np.testing.assert_allclose(c["Tg"], mean, rtol=1e-9)
+    np.testing.assert_allclose(c["Tg_std"], std, rtol=1e-9)
+    np.testing.assert_allclose(c["error_Tg"], (c["Tg"] - 690) / 690, rtol=1e-9)
+    assert res.settings["units"]["Tg"] == "K" and "pareto" in c
+    with pytest.warns(ExtrapolationWarning, match=r"target Tg = 3000 is outside the range of the data"):
+        design(["Cu", "Zr"], {"Tg": 3000}, forward=fwd, inverse=inv, gfa=gfa, top_k=2)
+
+
+def test_global_search_walks_to_a_non_moduli_target():
+    res = run(targets={"G": 32, "density": 6.9}, strategy="global", n_random=16)
+    assert res.settings["strategy"] == "global" and res.success
+    c = res.candidates
+    assert (np.abs(c.loc[c["status"] == "meets target and GFA", "density"] - 6.9) <= 0.02 * 6.9 + 1e-9).all()

@@ -258,6 +258,7 @@ def _print(result, console, relative: bool) -> None:  # type: ignore[no-untyped-
     bounds = [(n, ">=", b) for n, b in st.get("at_least", {}).items()] + [(n, "<=", b) for n, b in st.get("at_most", {}).items()]
     multi = "pareto" in cand.columns
     dmax_sigma = "dmax_std" in cand.columns
+    show_pt = ["p_target", "max"] in st.get("pareto_objectives", [])  # a Pareto axis: show it
     show_cost = "cost" in [*result.targets, *st.get("minimize", []), *st.get("maximize", []), *st.get("at_most", {}), *st.get("at_least", {})]
 
     def mm(v: float) -> str:
@@ -273,7 +274,7 @@ def _print(result, console, relative: bool) -> None:  # type: ignore[no-untyped-
     columns = [
         Column("#"), Column("composition", "left", wrap=True), Column("G"), Column("K"), Column("E", drop=3), Column("nu", drop=4),
         *[Column(n) for n in extra],
-        Column("error"), Column(f"P(D>={own:g})" if own else "P(GFA)", drop=5), Column("Dmax", drop=2 if "Dmax" not in st.get("at_least", {}) else None),
+        Column("error"), *([Column("P(targets)")] if show_pt else []), Column(f"P(D>={own:g})" if own else "P(GFA)", drop=5), Column("Dmax", drop=2 if "Dmax" not in st.get("at_least", {}) else None),
         Column("D if glass", drop=2),
         *[Column(f"P({n}{op}{b:g})") for n, op, b in bounds],
         *([Column("cost")] if show_cost else []),
@@ -290,6 +291,7 @@ def _print(result, console, relative: bool) -> None:  # type: ignore[no-untyped-
             f"{r.nu:.3f}",
             *[num(r[n], r.get(f"{n}_std")) for n in extra],
             f"{100 * r.error:.2f}%" if relative else f"{r.error:.3g}",
+            *([f"{r.p_target:.2f}"] if show_pt else []),
             "-" if r.p_gfa != r.p_gfa else f"{r.p_gfa:.2f}",
             mm(r.dmax_mm) + (f"±{r.dmax_std:.1f}" if dmax_sigma and r.dmax_mm >= thr else ""),
             "-" if r.dmax_if_glass_mm != r.dmax_if_glass_mm else f"{r.dmax_if_glass_mm:.1f}",

@@ -66,7 +66,7 @@ def command(
 
             print_table(columns, [
                 (i, f"{r.p_bulk_glass:.2f}", r.verdict, mm(r.dmax_mm),
-                 f"{mm(r.dmax_low)} - {mm(r.dmax_high)}", f"{r.dmax_if_glass_mm:.2g}", "yes" if r.in_domain else "[red]no[/]")
+                 mm(r.dmax_high) if r.dmax_high < thr else f"{mm(r.dmax_low)} - {mm(r.dmax_high)}", f"{r.dmax_if_glass_mm:.2g}", "yes" if r.in_domain else "[red]no[/]")
                 for i, r in df.iterrows()
             ], title="Glass-forming ability")
             console.print(

@@ -112,6 +112,7 @@ class QuantityRegistry:
             if not callable(getattr(m, "predict_matrix", None)):
                 raise DesignError(f"the model for {name!r} has no predict_matrix(A, elements) -> (mean, std)")
             self._models[name] = m
+        self._models_given = set(self._models)
 
     # -- names -----------------------------------------------------------------
 
@@ -251,8 +252,13 @@ class QuantityRegistry:
 
             col = load_gfa()["dmax_mm"].dropna()
             return float(col.min()), float(col.max())
+        if name in ("Tg", "Tx", "Tl", "dTx", "Trg", "gamma") and name not in self._models_given:
+            from pcids.datasets import load_temperatures
+
+            col = load_temperatures()[name].dropna()
+            return float(col.min()), float(col.max())
         m = self._models.get(name)
-        rng = getattr(m, "target_range_", None) or getattr(m, "target_range", None)
+        rng = next((getattr(m, a) for a in ("training_range_", "target_range_", "target_range") if getattr(m, a, None) is not None), None)
         if rng is not None and len(rng) == 2:
             return float(rng[0]), float(rng[1])
         return None
