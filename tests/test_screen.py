@@ -24,7 +24,7 @@ import pcids.cli
 import warnings
 
 from pcids.composition import Composition
-from pcids.design.result import STATUS
+from pcids.design.result import STATUS, STATUS_CONSTRAINTS
 from pcids.errors import ExtrapolationWarning, ScreenError
 from pcids.screen import check_palette, check_sizes, named_palette, screen
 from pcids.screen import ranking
@@ -97,15 +97,18 @@ def test_coarse_scores_equal_the_models_on_every_lattice_point():
                                    [pred["G"].iloc[best[0]], pred["K"].iloc[best[0]], ld[best[0]], p[best[0]]], rtol=1e-4)
 
 
-def test_coarse_ranking_is_designs_on_the_same_lattice():
+@pytest.mark.parametrize("at_least", [{}, {"Dmax": 4.0}], ids=["targets", "with a constraint"])
+def test_coarse_ranking_is_designs_on_the_same_lattice(at_least):
     """design on the screen's 5 at.% lattice (every element >= 5): its pool (the points within tolerance,
     and the predictor's) gets the screen's scores and status, and its best is the screen's best."""
     from pcids.design import design
 
     els = ["Zr", "Cu", "Al"]
-    spec = Spec(TARGETS, keep=171)
+    spec = Spec(TARGETS, keep=171, at_least=at_least)
     part = score_batch(0, [tuple(els)], spec).set_index("composition")
-    res = design(els, TARGETS, h=5, strategy="exhaustive", bounds={e: (5, 100) for e in els}, top_k=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        res = design(els, TARGETS, at_least=at_least, h=5, strategy="exhaustive", bounds={e: (5, 100) for e in els}, top_k=1)
     ex = res.explored
     assert len(part) == 171
     ex = ex.set_index(pd.Index([Composition(tuple(zip(els, r))).formula_as_written for r in ex[els].to_numpy()]))
@@ -115,6 +118,9 @@ def test_coarse_ranking_is_designs_on_the_same_lattice():
     np.testing.assert_allclose(part["score"], ex["score"], rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(part["log_density"], ex["log_density"], rtol=1e-4, atol=1e-6)
     assert (part["status"] == ex["status"]).all()
+    if at_least:
+        np.testing.assert_allclose(part["p_constraints"], ex["p_constraints"], rtol=1e-4, atol=1e-6)
+        assert (part["constraints_pass"] == ex["constraints_pass"]).all()
     # the best: the same composition unless the two best scores are a near-tie
     top = part.iloc[0]
     d1 = res.candidates.iloc[0]
@@ -125,7 +131,7 @@ def test_coarse_ranking_is_designs_on_the_same_lattice():
 
 def test_pruned_search_gives_the_unpruned_top_with_less_work():
     systems = [("Zr", "Cu", "Ni", "Al"), ("Zr", "Ti", "Fe"), ("Cu", "Al", "Ti", "Fe")]
-    for spec in (Spec(TARGETS, keep=3), Spec(TARGETS, keep=2, gfa_threshold_mm=None)):
+    for spec in (Spec(TARGETS, keep=3), Spec(TARGETS, keep=2, gfa_threshold_mm=None), Spec(TARGETS, keep=3, at_least={"Dmax": 4.0})):
         a, b = score_batch(0, systems, spec), score_batch(0, systems, spec, prune=False)
         assert a["composition"].tolist() == b["composition"].tolist()
         np.testing.assert_allclose(a["score"], b["score"], rtol=1e-6)
@@ -170,6 +176,10 @@ def test_bad_requests_get_specific_messages(tmp_path):
         screen(PALETTE, targets=TARGETS, step=3)
     with pytest.raises(pcids.errors.DesignError, match="no target"):
         screen(PALETTE, targets={})
+    with pytest.raises(pcids.errors.DesignError, match="unknown constraint 'Hv'"):
+        screen(PALETTE, targets=TARGETS, at_least={"Hv": 500})
+    with pytest.raises(ScreenError, match="--maximize/--minimize trade objectives off on a Pareto set"):
+        screen(PALETTE, targets=TARGETS, minimize=["cost"])
     (tmp_path / "old.txt").write_text("mine")
     with pytest.raises(ScreenError, match="exists and is not empty; pass --resume .* or --force"):
         screen(PALETTE, targets=TARGETS, out=tmp_path)
@@ -289,6 +299,19 @@ def test_cli_runs_on_an_existing_scheduler(client, baseline, tmp_path):
     assert again.exit_code == 1 and again.output.startswith("Error: --out") and "--resume" in again.output
     bad = CliRunner().invoke(pcids.cli.app, ["screen", "--palette", "Zr,Cu,W", "--G", "36"])
     assert bad.exit_code == 1 and bad.output.startswith("Error: pcids has no data to screen W")
+    # design's objective flags, parsed by design's code
+    con = [*args[:-3], "--at-least", "Dmax=4", "--top", "0", "--out", str(tmp_path / "d"), "-q"]
+    res = CliRunner().invoke(pcids.cli.app, con, env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "best systems for G = 36, K = 105, Dmax >= 4" in res.output
+    s = pd.read_csv(tmp_path / "d" / "systems.csv")
+    assert (s["constraints_pass"] == (s["p_constraints"] >= 0.5)).all() and s["p_constraints"].between(0, 1).all()
+    assert s.loc[s["status"] == STATUS[0], "constraints_pass"].all()  # ok means the constraint is met too
+    assert s.loc[~s["constraints_pass"], "status"].isin([STATUS_CONSTRAINTS, *STATUS[1:]]).all()
+    mx = CliRunner().invoke(pcids.cli.app, [*args[:9], "--maximize", "p_gfa"])
+    assert mx.exit_code == 1 and mx.output.startswith("Error: --maximize/--minimize")
+    twice = CliRunner().invoke(pcids.cli.app, [*args[:9], "--target", "G=30"])
+    assert twice.exit_code == 1 and "target G given twice" in twice.output
 
 
 def test_a_killed_worker_loses_no_system_and_repeats_none(client, baseline, tmp_path):

@@ -75,6 +75,18 @@ def parse_named(items: list[str], option: str) -> dict[str, float]:
     return out
 
 
+def parse_targets(shortcuts: dict[str, float | None], target: list[str]) -> dict[str, float]:
+    """The --G/--K/--E/--nu shortcuts given, then every --target NAME=VALUE; a name given both ways is refused."""
+    from pcids.errors import DesignError
+
+    targets = {k: v for k, v in shortcuts.items() if v is not None}
+    for name, v in parse_named(target, "--target").items():
+        if name in targets:
+            raise DesignError(f"target {name} given twice (--{name} {targets[name]:g} and --target {name}={v:g}); give it once")
+        targets[name] = v
+    return targets
+
+
 def search_size(elements: list[str], E: float, h: float, fixed: dict[str, float]) -> int | None:
     """Most candidates one corrector search of half-width E can hold (around an even start; bounds only shrink it).
 
@@ -178,13 +190,7 @@ def command(
     bounds_, fixed_ = parse_bounds(bounds), parse_fixed(fixed)
     if strategy == "paper" or exhaustive or strategy == "exhaustive":  # auto/global searches stay small
         warn_large_search(elements, size if strategy == "paper" else 100.0, step, fixed_)
-    targets = {k: v for k, v in {"G": G, "K": K, "E": E_target, "nu": nu}.items() if v is not None}
-    for name, v in parse_named(target, "--target").items():
-        if name in targets:
-            from pcids.errors import DesignError
-
-            raise DesignError(f"target {name} given twice (--{name} {targets[name]:g} and --target {name}={v:g}); give it once")
-        targets[name] = v
+    targets = parse_targets({"G": G, "K": K, "E": E_target, "nu": nu}, target)
     lower, upper = parse_named(at_least, "--at-least"), parse_named(at_most, "--at-most")
     from pcids.cli._user_models import load_user_models
     from pcids.design import design

@@ -17,6 +17,12 @@ def command(
     K: Optional[float] = typer.Option(None, "--K", help="Target bulk modulus (GPa)."),
     E_target: Optional[float] = typer.Option(None, "--E", help="Target Young's modulus (GPa)."),
     nu: Optional[float] = typer.Option(None, "--nu", help="Target Poisson's ratio."),
+    target: List[str] = typer.Option([], "--target", help="NAME=VALUE target of any predicted quantity (repeatable), e.g. Tg=700; as in `pcids design`."),
+    at_least: List[str] = typer.Option([], "--at-least", help="NAME=VALUE constraint: at least VALUE with probability >= --confidence (repeatable), e.g. Dmax=5."),
+    at_most: List[str] = typer.Option([], "--at-most", help="NAME=VALUE constraint: at most VALUE with probability >= --confidence (repeatable), e.g. cost=20."),
+    maximize: List[str] = typer.Option([], "--maximize", help="Not for a screen (a Pareto set has no single best per system): use `pcids design`."),
+    minimize: List[str] = typer.Option([], "--minimize", help="Not for a screen (a Pareto set has no single best per system): use `pcids design`."),
+    confidence: float = typer.Option(0.5, "--confidence", help="Probability the constraints must be met with (jointly)."),
     tolerance: float = typer.Option(0.02, "--tolerance", "-t", help="Tolerance on each target (relative: 0.02 = 2 %)."),
     absolute: bool = typer.Option(False, "--absolute", help="Tolerance in GPa instead of relative."),
     bounds: List[str] = typer.Option([], "--bounds", "-b", help="ELEMENT=MIN:MAX at.% (repeatable), applied to systems holding it."),
@@ -46,16 +52,18 @@ def command(
     pcids screen --palette glass-formers:12 --sizes 3-4 --G 36 --K 105 --out screen/
     """
     from pcids.cli._common import console, err_console, print_json, warnings_to_stderr
-    from pcids.cli.design import parse_bounds
+    from pcids.cli.design import parse_bounds, parse_named, parse_targets
     from pcids.screen import screen
 
-    targets = {k: v for k, v in {"G": G, "K": K, "E": E_target, "nu": nu}.items() if v is not None}
+    targets = parse_targets({"G": G, "K": K, "E": E_target, "nu": nu}, target)
+    lower, upper = parse_named(at_least, "--at-least"), parse_named(at_most, "--at-most")
     try:
         with warnings_to_stderr(), warnings.catch_warnings():
             # Dask leaves sockets for the garbage collector: its ResourceWarnings say nothing about the screen
             warnings.filterwarnings("ignore", category=ResourceWarning)
             result = screen(
-                palette, sizes, targets, tolerance=tolerance, relative=not absolute, bounds=parse_bounds(bounds),
+                palette, sizes, targets, at_least=lower, at_most=upper, maximize=maximize, minimize=minimize,
+                confidence=confidence, tolerance=tolerance, relative=not absolute, bounds=parse_bounds(bounds),
                 step=step, gfa_threshold_mm=None if no_gfa else gfa_threshold, top=top, keep=keep, out=out,
                 resume=resume, force=force, scheduler=scheduler, workers=workers, timeout=timeout,
                 batch_points=batch_points, progress=not quiet and not json_out,
@@ -80,7 +88,9 @@ def _print(result, console, show: int) -> None:  # type: ignore[no-untyped-def]
     from pcids.screen.ranking import weights
 
     s = result.stats
-    tgt = ", ".join(f"{k} = {v:g}" for k, v in result.settings["spec"]["targets"].items())
+    sp = result.settings["spec"]
+    tgt = ", ".join([f"{k} = {v:g}" for k, v in sp["targets"].items()] + [f"{k} >= {v:g}" for k, v in sp.get("at_least", {}).items()]
+                    + [f"{k} <= {v:g}" for k, v in sp.get("at_most", {}).items()])
     console.print(
         f"{s['n_systems']:,} systems screened ({s['batches_run']} batches run, {s['batches_resumed']} resumed) "
         f"on {s['workers']} worker(s) in {s['seconds']:.1f} s; {s['refined_run']} refined",
@@ -98,8 +108,8 @@ def _print(result, console, show: int) -> None:  # type: ignore[no-untyped-def]
     console.print(table)
     w_p, w_g = weights()
     console.print(
-        "ranked as `pcids design` ranks: ok (targets within tolerance and GFA check passed) first, then score = "
-        f"log P(targets) + {w_p:g} log plausibility + {w_g:g} log P(glass); G, K in GPa (+- 1 sigma), Dmax in mm; "
+        "ranked as `pcids design` ranks: ok (targets within tolerance, GFA check and constraints passed) first, then score = "
+        f"log P(targets) + {w_p:g} log plausibility + {w_g:g} log P(glass) (+ log P(constraints)); G, K in GPa (+- 1 sigma), Dmax in mm; "
         "refined = best of `pcids design` at 1 at.%",
         style="dim",
     )

@@ -49,12 +49,32 @@ def _check_bounds(palette: Sequence[str], bounds: Mapping[str, tuple[float | Non
     return out
 
 
-def _check_spec(palette: list[str], sizes: list[int], targets: Any, tolerance: float, relative: bool, step: float,
-                bounds: Any, gfa_threshold_mm: float | None, keep: int) -> Spec:
-    from pcids.corrector import _units
-    from pcids.design import check_targets
+def _check_objectives(palette: list[str], targets: Any, at_least: Any, at_most: Any, maximize: Any, minimize: Any,
+                      confidence: float, tolerance: float, relative: bool) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """design's own checks of targets and constraints (any predicted quantity); objectives to maximise or minimise are refused."""
+    from pcids.design import check_objective_names
+    from pcids.design.objectives import ObjectiveSpec
+    from pcids.design.quantities import QuantityRegistry
 
-    targets = check_targets(targets)
+    if maximize or minimize:
+        raise ScreenError(
+            "--maximize/--minimize trade objectives off on a Pareto set of one system's compositions, which gives no single "
+            "best per system to rank systems by; screen with targets and --at-least/--at-most, then run `pcids design "
+            "ELEMENTS ... --maximize/--minimize` on the systems the screen ranks first"
+        )
+    moduli, others = check_objective_names(targets, at_least, at_most)
+    targets = {**moduli, **others}
+    at_least, at_most = dict(at_least or {}), dict(at_most or {})
+    ObjectiveSpec(targets, at_least, at_most, relative=relative, confidence=confidence).check(QuantityRegistry(palette), tolerance)
+    return targets, {n: float(v) for n, v in at_least.items()}, {n: float(v) for n, v in at_most.items()}
+
+
+def _check_spec(palette: list[str], sizes: list[int], targets: Any, tolerance: float, relative: bool, step: float,
+                bounds: Any, gfa_threshold_mm: float | None, keep: int, at_least: Any = None, at_most: Any = None,
+                maximize: Any = (), minimize: Any = (), confidence: float = 0.5) -> Spec:
+    from pcids.corrector import _units
+
+    targets, at_least, at_most = _check_objectives(palette, targets, at_least, at_most, maximize, minimize, confidence, tolerance, relative)
     if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance > 0):
         raise ScreenError(f"tolerance must be a number > 0, got {tolerance!r}")
     try:
@@ -71,7 +91,7 @@ def _check_spec(palette: list[str], sizes: list[int], targets: Any, tolerance: f
     if not isinstance(keep, (int, np.integer)) or keep < 1:
         raise ScreenError(f"keep must be a positive integer, got {keep!r}")
     return Spec(targets, float(tolerance), bool(relative), float(step), _check_bounds(palette, bounds),
-                None if gfa_threshold_mm is None else float(gfa_threshold_mm), int(keep))
+                None if gfa_threshold_mm is None else float(gfa_threshold_mm), int(keep), at_least, at_most, float(confidence))
 
 
 def _models_fingerprint() -> str:
@@ -91,6 +111,11 @@ def screen(
     sizes: str | int | Sequence[int] = (3, 4, 5),
     targets: Mapping[str, float] | None = None,
     *,
+    at_least: Mapping[str, float] | None = None,
+    at_most: Mapping[str, float] | None = None,
+    maximize: Sequence[str] = (),
+    minimize: Sequence[str] = (),
+    confidence: float = 0.5,
     tolerance: float = 0.02,
     relative: bool = True,
     bounds: Mapping[str, tuple[float | None, float | None]] | None = None,
@@ -118,8 +143,10 @@ def screen(
     palette : "Zr,Cu,Ni,Al", a list of symbols, or a named palette ("glass-formers", "glass-formers:20")
     sizes : "3-5", 4 or (3, 4, 5)
         Elements per system, 2 to 12.
-    targets, tolerance, relative, bounds, gfa_threshold_mm
-        As in :func:`pcids.design.design`; bounds apply to the systems holding that element.
+    targets, at_least, at_most, confidence, tolerance, relative, bounds, gfa_threshold_mm
+        As in :func:`pcids.design.design` (targets and constraints on any predicted quantity, checked
+        by design's checks); bounds apply to the systems holding that element. ``maximize`` /
+        ``minimize`` are refused: a Pareto set gives no single best per system.
     step : float
         Coarse lattice step, at.% (every composition with all elements > 0).
     top, keep, refine_k : int
@@ -148,7 +175,7 @@ def screen(
     pal = check_palette(palette)
     chosen = None if only is None else check_systems(only, pal)
     sz = check_sizes(sizes if chosen is None else sorted({len(c) for c in chosen}), len(pal))
-    spec = _check_spec(pal, sz, targets, tolerance, relative, step, bounds, gfa_threshold_mm, keep)
+    spec = _check_spec(pal, sz, targets, tolerance, relative, step, bounds, gfa_threshold_mm, keep, at_least, at_most, maximize, minimize, confidence)
     for name, v, low in (("top", top, 0), ("refine_k", refine_k, 1), ("batch_points", batch_points, 1)):
         if not isinstance(v, (int, np.integer)) or v < low:
             raise ScreenError(f"{name} must be an integer >= {low}, got {v!r}")
@@ -252,7 +279,8 @@ def _final_table(ranked: pd.DataFrame, refined: pd.DataFrame) -> pd.DataFrame:
             i = t.index[t["system"] == system][0]
             t.loc[i, ["refined", "refined_best", "refined_score", "refined_status"]] = [True, r["composition"], r["score"], r["status"]]
             if ranking.row_key(r) <= ranking.row_key(t.loc[i]):  # refined first on a tie
-                for col in _BEST:
+                extra = [c for c in r.index if c in t.columns and c not in _BEST and c not in ("system", "candidate")]
+                for col in _BEST + extra:
                     t.loc[i, "best" if col == "composition" else col] = r[col]
     t = ranking.sort_table(t)
     t.insert(0, "rank", np.arange(1, len(t) + 1))

@@ -44,11 +44,20 @@ class Spec:
     bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
     gfa_threshold_mm: float | None = 2.0
     keep: int = 3
+    at_least: dict[str, float] = field(default_factory=dict)
+    at_most: dict[str, float] = field(default_factory=dict)
+    confidence: float = 0.5
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["bounds"] = {e: list(b) for e, b in self.bounds.items()}
         return d
+
+    def objectives(self) -> Any:
+        """design's ObjectiveSpec of these targets and constraints."""
+        from pcids.design.objectives import ObjectiveSpec
+
+        return ObjectiveSpec(dict(self.targets), dict(self.at_least), dict(self.at_most), relative=self.relative, confidence=self.confidence)
 
 
 @lru_cache(maxsize=None)
@@ -121,11 +130,11 @@ def _spec(spec: Spec | Mapping[str, Any]) -> Spec:
 
 
 def score_batch(batch: int, systems: Sequence[Sequence[str]], spec: Spec | Mapping[str, Any], prune: bool = True) -> pd.DataFrame:
-    """The top ``spec.keep`` coarse candidates of each system, ranked as ``design`` ranks (a part: :data:`COLUMNS`)."""
+    """The top ``spec.keep`` coarse candidates of each system, ranked as ``design`` ranks (a part: :data:`COLUMNS`,
+    then the columns of the quantities the targets and constraints name, as design's table has them)."""
     from pcids.composition import Composition
-    from pcids.design.objectives import Evaluator, Objective
+    from pcids.design.objectives import Evaluator, objective_columns
     from pcids.design.result import STATUS
-    from pcids.elastic import derived_with_uncertainty
 
     spec = _spec(spec)
     with_gfa = spec.gfa_threshold_mm is not None
@@ -133,78 +142,105 @@ def score_batch(batch: int, systems: Sequence[Sequence[str]], spec: Spec | Mappi
     systems = [tuple(s) for s in systems]
     cols = sorted({e for s in systems for e in s})
     col = {e: j for j, e in enumerate(cols)}
-    objective = Objective(dict(spec.targets), relative=spec.relative)
-    # design's evaluator over the batch's elements: its property rows and its GFA verdict
-    ev = Evaluator(fwd, gfa, objective, cols, spec.tolerance, spec.gfa_threshold_mm)
+    ospec = spec.objectives()
+    moduli = ospec.moduli
+    # design's evaluator over the batch's elements: its property rows, and its whole table for the rows that need it
+    ev = Evaluator(fwd, gfa, moduli, cols, spec.tolerance, spec.gfa_threshold_mm, spec=ospec)
     lats = [system_lattice(s, spec) for s in systems]
     offsets = np.concatenate([[0], np.cumsum([len(a) for a in lats])]).astype(np.int64)
     nd = len(fwd.features_)
     X = np.concatenate([a @ ev.P[[col[e] for e in s]] / 100.0 if len(a) else np.empty((0, nd)) for s, a in zip(systems, lats)])
     mean, std = fwd.predict_descriptors(X)
     G, K, sG, sK = (np.asarray(v, dtype=np.float64) for v in (mean[:, 0], mean[:, 1], std[:, 0], std[:, 1]))
-    error = objective.error(G, K)
-    met = error <= spec.tolerance
-    p_t = objective.probability_within(G, K, sG, sK, max(spec.tolerance, 1e-6))
-    n = len(p_t)
-    cols_out = {"log_density": np.full(n, np.nan), "p_gfa": np.full(n, np.nan), "dmax_mm": np.full(n, np.nan),
-                "dmax_if_glass_mm": np.full(n, np.nan), "gfa_pass": np.zeros(n, bool)}
-    done = np.zeros(n, bool)  # plausibility and GFA known
-    counts = _best_first(systems, lats, offsets, cols, p_t, met, error, cols_out, done, ev, spec.keep, prune and ranking.can_prune())
-    ld, p_g, dmax, ok = cols_out["log_density"], cols_out["p_gfa"], cols_out["dmax_mm"], cols_out["gfa_pass"]
-    st = np.where(done, ranking.status(met, ok), len(STATUS))
-    score = np.where(done, ranking.score(p_t, np.nan_to_num(ld), p_g), np.nan)
-    d = derived_with_uncertainty(G, K, sG, sK)
+    n = len(G)
+    # the moduli's part of the error and of P(targets): every other target can only raise the one and lower the other
+    if moduli.targets:
+        err_m = moduli.error(G, K)
+        p_m = moduli.probability_within(G, K, sG, sK, max(spec.tolerance, 1e-6))
+    else:
+        err_m, p_m = np.zeros(n), np.ones(n)
+    met_m = err_m <= spec.tolerance
+    out: dict[str, np.ndarray] = {"log_density": np.full(n, np.nan)}
+    table: dict[str, np.ndarray] = {}
+    st = np.full(n, len(STATUS), dtype=np.int64)  # final status where known (len(STATUS): not evaluated)
+    score = np.full(n, np.nan)
+
+    def evaluate(rows: np.ndarray, W: np.ndarray) -> None:
+        """design's table for at.% rows ``W`` (batch columns): status and score as design's score_table has them."""
+        t = ev(W)
+        for c in t.columns:
+            if c not in table:
+                table[c] = np.full(n, np.nan) if t[c].dtype.kind == "f" else np.zeros(n, dtype=t[c].dtype)
+            table[c][rows] = t[c].to_numpy()
+        ok = t["gfa_pass"].to_numpy(bool) & t["constraints_pass"].to_numpy(bool)
+        st[rows] = ranking.status(t["target_met"].to_numpy(bool), ok)
+        p_c = t["p_constraints"].to_numpy(float) if ospec.constraints else None
+        score[rows] = ranking.score(t["p_target"].to_numpy(float), out["log_density"][rows], t["p_gfa"].to_numpy(float), p_c)
+
+    counts = _best_first(systems, lats, offsets, cols, p_m, met_m, out["log_density"], st, score, evaluate, spec.keep, prune and ranking.can_prune())
+    done = st < len(STATUS)
+    err = np.where(done, table["error"], err_m) if "error" in table else err_m
+    extras = [c for c in objective_columns(ospec, list(table)) if c not in COLUMNS]
     rows = []
     for i, s in enumerate(systems):
         a, b = offsets[i], offsets[i + 1]
-        top = ranking.order(st[a:b], score[a:b], error[a:b])[: spec.keep] + a
+        top = ranking.order(st[a:b], score[a:b], err[a:b])[: spec.keep] + a
         if len(top) == 0:  # the bounds leave no composition: one empty row keeps the system accounted for
             rows.append({"batch": batch, "system": "-".join(s), "n_elements": len(s), "candidate": 0, "composition": "",
                          "n_lattice": 0, "n_density": 0, "n_gfa_scored": 0})
             continue
         for c, r in enumerate(top, start=1):
             comp = Composition(tuple(zip(s, lats[i][r - a])))
-            rows.append({
-                "batch": batch, "system": "-".join(s), "n_elements": len(s), "candidate": c, "composition": comp.formula_as_written,
-                "G": G[r], "G_std": sG[r], "K": K[r], "K_std": sK[r], "E": d["E"][r], "E_std": d["E_std"][r], "nu": d["nu"][r],
-                "nu_std": d["nu_std"][r], "error": error[r], "p_target": p_t[r], "log_density": ld[r], "p_gfa": p_g[r],
-                "dmax_mm": dmax[r], "dmax_if_glass_mm": cols_out["dmax_if_glass_mm"][r], "gfa_pass": bool(ok[r]), "status": STATUS[st[r]], "score": score[r],
-                "n_lattice": int(b - a), "n_density": int(counts[0][i]), "n_gfa_scored": int(counts[1][i]),
-            })
-    df = pd.DataFrame(rows).reindex(columns=COLUMNS)
+            row = {"batch": batch, "system": "-".join(s), "n_elements": len(s), "candidate": c, "composition": comp.formula_as_written}
+            row.update({k: table[k][r] for k in COLUMNS[5:] if k in table})
+            row.update({k: table[k][r] for k in extras})
+            row.update(log_density=out["log_density"][r], status=ranking.status_text(int(st[r]), bool(table["gfa_pass"][r]), bool(table["constraints_pass"][r])), score=score[r], n_lattice=int(b - a),
+                       n_density=int(counts[0][i]), n_gfa_scored=int(counts[1][i]))
+            rows.append(row)
+    df = pd.DataFrame(rows).reindex(columns=COLUMNS + extras)
     ints = ["batch", "n_elements", "candidate", "n_lattice", "n_density", "n_gfa_scored"]
     return df.astype({**{c: "int64" for c in ints}, "gfa_pass": "bool", **{c: "float64" for c in COLUMNS[5 : COLUMNS.index("gfa_pass")]}})
 
 
 def _best_first(
-    systems: list[tuple[str, ...]], lats: list[np.ndarray], offsets: np.ndarray, cols: list[str], p_t: np.ndarray, met: np.ndarray,
-    error: np.ndarray, out: dict[str, np.ndarray], done: np.ndarray, ev: Any, keep: int, prune: bool,
+    systems: list[tuple[str, ...]], lats: list[np.ndarray], offsets: np.ndarray, cols: list[str], p_m: np.ndarray, met_m: np.ndarray,
+    ld: np.ndarray, st: np.ndarray, score: np.ndarray, evaluate: Callable[[np.ndarray, np.ndarray], None], keep: int, prune: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fill ``out`` (log_density, p_gfa, dmax_mm, gfa_pass) and ``done`` where a row may enter its system's top ``keep``.
+    """Fill ``ld`` (log density) and, through ``evaluate(rows, W)``, the final ``st``/``score`` where a row may
+    enter its system's top ``keep``.
 
-    Per round and system: the plausibility for the next rows by their optimistic key without it, then
-    (one GFA call for all systems) the GFA for the next rows by their optimistic key with it; a row
-    whose optimistic key is below the system's k-th final key is never needed, as that k-th only rises.
-    Returns the rows given the plausibility and the GFA per system."""
+    Per round and system: the plausibility for the next rows by their optimistic key without it (from the
+    moduli's P(targets) ``p_m`` and ``met_m``), then (one evaluation for all systems) design's table for the
+    next rows by their optimistic key with it; a row whose optimistic key is below the system's k-th final
+    key is never needed, as that k-th only rises. Returns the rows given the plausibility and the table per system."""
     m = len(systems)
     col = {e: j for j, e in enumerate(cols)}
     dens: list[Callable[[np.ndarray], np.ndarray] | None] = [None] * m  # built on first use
-    st0, b0 = ranking.optimistic(p_t, met)
+    st0, b0 = ranking.optimistic(p_m, met_m)
     order0 = [np.lexsort((np.arange(offsets[i + 1] - offsets[i]), -b0[offsets[i] : offsets[i + 1]], st0[offsets[i] : offsets[i + 1]])) + offsets[i] for i in range(m)]
     n_dens = np.zeros(m, np.int64)  # prefix of order0 given the plausibility
-    pending: list[np.ndarray] = [np.empty(0, np.int64) for _ in range(m)]  # plausibility known, GFA not
+    pending: list[np.ndarray] = [np.empty(0, np.int64) for _ in range(m)]  # plausibility known, table not
     scored: list[list[np.ndarray]] = [[] for _ in range(m)]
-    n_gfa = np.zeros(m, np.int64)
+    n_eval = np.zeros(m, np.int64)
     chunk_d = np.full(m, _FIRST_DENSITY if prune else np.iinfo(np.int64).max // 4, np.int64)
     chunk_g = np.full(m, _FIRST_GFA if prune else np.iinfo(np.int64).max // 4, np.int64)
     open_ = [i for i in range(m) if len(order0[i])]
-    ld = out["log_density"]
+
+    def kth(i: int) -> tuple[int, float] | None:
+        """System i's k-th best final (status, score) so far, or None with fewer than ``keep`` rows scored."""
+        if not prune or not scored[i]:
+            return None
+        r = np.concatenate(scored[i])
+        if len(r) < keep:
+            return None
+        j = np.lexsort((-score[r], st[r]))[keep - 1]
+        return int(st[r][j]), float(score[r][j])
+
     while open_:
-        gfa_rows: list[np.ndarray] = []
+        eval_rows: list[np.ndarray] = []
         for i in open_:
-            kth = _kth(scored[i], met, out, p_t, keep) if prune else None
-            lim = len(order0[i])
-            if n_dens[i] < lim and (kth is None or ranking.at_least(st0[order0[i][n_dens[i]]], b0[order0[i][n_dens[i]]], *kth)):
+            k = kth(i)
+            if n_dens[i] < len(order0[i]) and (k is None or ranking.at_least(st0[order0[i][n_dens[i]]], b0[order0[i][n_dens[i]]], *k)):
                 new = order0[i][n_dens[i] : n_dens[i] + chunk_d[i]]
                 if dens[i] is None:
                     dens[i] = plausibility(systems[i])
@@ -214,50 +250,34 @@ def _best_first(
                 pending[i] = np.concatenate([pending[i], new])
             p = pending[i]
             if len(p):
-                stp, bp = ranking.optimistic(p_t[p], met[p], ld[p])
-                p = p[np.lexsort((p, -bp, stp))]
-                if kth is not None:
-                    stp, bp = ranking.optimistic(p_t[p], met[p], ld[p])
-                    p = p[ranking.at_least(stp, bp, *kth)]  # the rest can never enter the top
+                stp, bp = ranking.optimistic(p_m[p], met_m[p], ld[p])
+                keep_order = np.lexsort((p, -bp, stp))
+                p, stp, bp = p[keep_order], stp[keep_order], bp[keep_order]
+                if k is not None:
+                    p = p[ranking.at_least(stp, bp, *k)]  # the rest can never enter the top
                 take, pending[i] = p[: chunk_g[i]], p[chunk_g[i] :]
                 chunk_g[i] *= 2
-                gfa_rows.append(take)
+                eval_rows.append(take)
             else:
-                gfa_rows.append(np.empty(0, np.int64))
-        rows = np.concatenate(gfa_rows) if gfa_rows else np.empty(0, np.int64)
+                eval_rows.append(np.empty(0, np.int64))
+        rows = np.concatenate(eval_rows) if eval_rows else np.empty(0, np.int64)
         if len(rows):
             W = np.zeros((len(rows), len(cols)))
             at = 0
-            for i, take in zip(open_, gfa_rows):
+            for i, take in zip(open_, eval_rows):
                 W[at : at + len(take), [col[e] for e in systems[i]]] = lats[i][take - offsets[i]]
                 at += len(take)
-            raw = ev.registry.gfa_raw(W) if ev.gfa is not None else None
-            for k, v in ev.gfa_columns(W, raw).items():
-                out[k][rows] = v
-            done[rows] = True
+            evaluate(rows, W)
         still = []
-        for i, take in zip(open_, gfa_rows):
+        for i, take in zip(open_, eval_rows):
             if len(take):
                 scored[i].append(take)
-                n_gfa[i] += len(take)
+                n_eval[i] += len(take)
             if len(pending[i]) or n_dens[i] < len(order0[i]):
-                kth = _kth(scored[i], met, out, p_t, keep) if prune else None
+                k = kth(i)
                 nxt = order0[i][n_dens[i]] if n_dens[i] < len(order0[i]) else None
-                more_d = nxt is not None and (kth is None or ranking.at_least(st0[nxt], b0[nxt], *kth))
+                more_d = nxt is not None and (k is None or ranking.at_least(st0[nxt], b0[nxt], *k))
                 if more_d or len(pending[i]):
                     still.append(i)
         open_ = still
-    return n_dens, n_gfa
-
-
-def _kth(scored: list[np.ndarray], met: np.ndarray, out: dict[str, np.ndarray], p_t: np.ndarray, keep: int) -> tuple[int, float] | None:
-    """The system's k-th best final (status, score) so far, or None with fewer than ``keep`` rows scored."""
-    if not scored:
-        return None
-    r = np.concatenate(scored)
-    if len(r) < keep:
-        return None
-    st = ranking.status(met[r], out["gfa_pass"][r])
-    s = ranking.score(p_t[r], out["log_density"][r], out["p_gfa"][r])
-    j = np.lexsort((-s, st))[keep - 1]
-    return int(st[j]), float(s[j])
+    return n_dens, n_eval

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pcids.design import ranking as design_ranking
-from pcids.design.result import STATUS
+from pcids.design.result import STATUS, STATUS_CONSTRAINTS
 
 #: The largest L1 distance between two compositions (at.%).
 _MAX_L1 = 200.0
@@ -39,10 +39,14 @@ def no_reference_log_density() -> float:
     return -_MAX_L1 / bandwidth()
 
 
-def score(p_target: np.ndarray, log_density: np.ndarray, p_gfa: np.ndarray) -> np.ndarray:
-    """design's likelihood score with design's weights."""
+def score(p_target: np.ndarray, log_density: np.ndarray, p_gfa: np.ndarray, p_constraints: np.ndarray | None = None) -> np.ndarray:
+    """design's likelihood score with design's weights; with constraints, plus the log of their joint
+    probability (floored as design floors it), as design's score table adds it."""
     w_p, w_g = weights()
-    return design_ranking.likelihood_score(p_target, log_density, p_gfa, w_p, w_g)
+    s = design_ranking.likelihood_score(p_target, log_density, p_gfa, w_p, w_g)
+    if p_constraints is not None:
+        s = s + np.log(np.maximum(np.asarray(p_constraints, dtype=np.float64), design_ranking._FLOOR))
+    return s
 
 
 def status(target_met: np.ndarray, gfa_pass: np.ndarray) -> np.ndarray:
@@ -74,9 +78,14 @@ def order(st: np.ndarray, s: np.ndarray, error: np.ndarray) -> np.ndarray:
     return np.lexsort((np.arange(len(st)), np.nan_to_num(error, nan=np.inf), -np.nan_to_num(s, nan=-np.inf), st))
 
 
+def status_text(code: int, gfa_pass: bool, constraints_pass: bool) -> str:
+    """design's label of a status code: code 1 with the GFA passed means a constraint failed."""
+    return STATUS_CONSTRAINTS if code == 1 and gfa_pass and not constraints_pass else STATUS[code]
+
+
 def status_code(text: pd.Series) -> np.ndarray:
     """design's status text back to its code (3 for a system with no candidate)."""
-    codes = {t: i for i, t in enumerate(STATUS)}
+    codes = {**{t: i for i, t in enumerate(STATUS)}, STATUS_CONSTRAINTS: 1}
     return text.map(lambda t: codes.get(t, len(STATUS))).to_numpy(dtype=np.int64)
 
 

@@ -23,6 +23,7 @@ def refine_system(system: Sequence[str], spec: Spec, top_k: int) -> pd.DataFrame
     known glass former touches gets the screen's plausibility floor, as in the coarse search); one row with
     the reason if it cannot run."""
     from pcids.design import design
+    from pcids.design.objectives import objective_columns
 
     name = "-".join(system)
     bounds = {e: b for e, b in spec.bounds.items() if e in system}
@@ -30,15 +31,17 @@ def refine_system(system: Sequence[str], spec: Spec, top_k: int) -> pd.DataFrame
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)  # in_domain says it per candidate
             res = design(
-                list(system), spec.targets, tolerance=spec.tolerance, relative=spec.relative, top_k=top_k,
-                gfa_threshold_mm=spec.gfa_threshold_mm, bounds=bounds,
+                list(system), spec.targets, at_least=spec.at_least, at_most=spec.at_most, confidence=spec.confidence,
+                tolerance=spec.tolerance, relative=spec.relative, top_k=top_k, gfa_threshold_mm=spec.gfa_threshold_mm, bounds=bounds,
             )
     except DesignError as exc:
         return pd.DataFrame([{"system": name, "candidate": 0, "message": f"not refined: {exc}"}]).reindex(columns=COLUMNS)
     df = res.candidates.rename(columns={"rank": "candidate"})
+    ospec = spec.objectives()
     if res.settings.get("n_reference_alloys", 1) == 0:
         df["log_density"] = ranking.no_reference_log_density()
-        df["score"] = ranking.score(df["p_target"].to_numpy(float), df["log_density"].to_numpy(float), df["p_gfa"].to_numpy(float))
+        p_c = df["p_constraints"].to_numpy(float) if ospec.constraints else None
+        df["score"] = ranking.score(df["p_target"].to_numpy(float), df["log_density"].to_numpy(float), df["p_gfa"].to_numpy(float), p_c)
     df["system"], df["message"] = name, res.message
-    out = df.reindex(columns=COLUMNS)
+    out = df.reindex(columns=COLUMNS + [c for c in objective_columns(ospec, list(df.columns)) if c not in COLUMNS])
     return out.astype({"candidate": np.int64, "gfa_pass": bool, "in_domain": bool})
