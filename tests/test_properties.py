@@ -32,7 +32,8 @@ def data():
 
 @pytest.fixture(scope="module")
 def tiny(data):
-    return PropertyModel(target="Tg", n_estimators=20, calibration_folds=3, seed=0).fit(data["formula"], data["Tg"])
+    # random calibration folds: six systems this far apart (Ca-Cu-Mg against Zr-Cu) make grouped folds bimodal
+    return PropertyModel(target="Tg", n_estimators=20, calibration_folds=3, calibration="random", seed=0).fit(data["formula"], data["Tg"])
 
 
 def test_fit_predict_save_load_round_trip(tiny, data, tmp_path):
@@ -56,7 +57,7 @@ def test_fit_predict_save_load_round_trip(tiny, data, tmp_path):
 
 
 def test_same_seed_same_numbers(data, tiny):
-    again = PropertyModel(target="Tg", n_estimators=20, calibration_folds=3, seed=0).fit(data["formula"], data["Tg"])
+    again = PropertyModel(target="Tg", n_estimators=20, calibration_folds=3, calibration="random", seed=0).fit(data["formula"], data["Tg"])
     X = ["Cu47Zr45Al8", "Zr60Cu20Ni10Al10"]
     np.testing.assert_allclose(again.predict(X, return_std=True), tiny.predict(X, return_std=True), rtol=1e-6)
 
@@ -92,6 +93,11 @@ def test_bad_parameters_and_data_are_clear_errors(data):
         PropertyModel(n_estimators=5).fit(data["formula"][:5], data["Tg"][:5])
     with pytest.raises(PcidsError, match="3 compositions but 2 values"):
         PropertyModel(n_estimators=5).fit(data["formula"][:3], data["Tg"][:2])
+    one_system = data[data["system"] == "Al-Cu-Zr"]
+    with pytest.raises(PcidsError, match="needs at least 5 alloy systems, got 1"):
+        PropertyModel(n_estimators=5).fit(one_system["formula"], one_system["Tg"])
+    with pytest.raises(PcidsError, match="calibration must be one of"):
+        PropertyModel(calibration="bootstrap").fit(data["formula"], data["Tg"])
 
 
 def test_sigma_is_calibrated_out_of_fold(tiny):
@@ -105,7 +111,7 @@ def test_sigma_is_calibrated_out_of_fold(tiny):
 
 def test_sigma_grows_away_from_the_data(tiny):
     _, near = tiny.predict(["Cu46Zr46Al8"], return_std=True)
-    with pytest.warns(Warning, match="never seen"):
+    with pytest.warns(Warning, match="Ni40Pd40P20: Pd never seen in training Tg; P never seen in training Tg"):
         _, far = tiny.predict(["Pd40Ni40P20"], return_std=True)
     assert far[0] > near[0]
 
@@ -146,8 +152,31 @@ def test_derived_quantities_and_their_sigma():
     np.testing.assert_allclose(indep["dTx"][1], np.hypot(std["Tx"], std["Tg"]))
 
 
+def test_derived_calibration_recovers_correlation_and_sigma_scale():
+    from pcids.models.properties import derived_calibration
+
+    rng = np.random.default_rng(1)
+    n = 4000
+    mean = {"Tg": rng.uniform(400, 800, n), "Tx": None, "Tl": None}
+    mean["Tx"] = mean["Tg"] + rng.uniform(20, 100, n)
+    mean["Tl"] = mean["Tg"] / rng.uniform(0.5, 0.65, n)
+    std = {"Tg": np.full(n, 10.0), "Tx": np.full(n, 12.0), "Tl": np.full(n, 25.0)}
+    R = np.array([[1.0, 0.7, 0.2], [0.7, 1.0, 0.1], [0.2, 0.1, 1.0]])
+    s = np.array([10.0, 12.0, 25.0])
+    err = rng.multivariate_normal(np.zeros(3), R * np.outer(s, s), size=n)
+    measured = {t: mean[t] + err[:, i] for i, t in enumerate(("Tg", "Tx", "Tl"))}
+    measured["Tl"][: n // 4] = np.nan  # not measured everywhere
+    R_hat, scales = derived_calibration(measured, mean, std)
+    np.testing.assert_allclose(R_hat, R, atol=0.05)
+    for name in ("dTx", "Trg", "gamma"):  # honest sigma in, scale about 1 out
+        assert scales[name] == pytest.approx(1.0, abs=0.08), name
+    _, scales_wide = derived_calibration(measured, mean, {t: v / 2 for t, v in std.items()})  # sigma half what it should be
+    for name in ("dTx", "Trg", "gamma"):
+        assert scales_wide[name] == pytest.approx(2.0, rel=0.08), name
+
+
 def test_residual_correlation_is_a_correlation_matrix(data):
-    models = {t: PropertyModel(target=t, n_estimators=10, calibration_folds=3).fit(data["formula"], data[t]) for t in ("Tg", "Tx", "Tl")}
+    models = {t: PropertyModel(target=t, n_estimators=10, calibration_folds=3, calibration="random").fit(data["formula"], data[t]) for t in ("Tg", "Tx", "Tl")}
     R = residual_correlation(models)
     assert R.shape == (3, 3)
     np.testing.assert_allclose(np.diag(R), 1.0)
@@ -180,6 +209,15 @@ def test_loader_returns_every_shipped_property_behind_one_interface():
         np.testing.assert_allclose(mean, table[name].to_numpy(), rtol=1e-4)
         np.testing.assert_allclose(std, table[f"{name}_std"].to_numpy(), rtol=1e-4)
     assert list(load_property_models(["Tg", "G"])) == ["G", "Tg"]
+    # the derived sigma is the propagated one times the shipped out-of-fold scale
+    from pcids.models.properties import model_calibration
+
+    R, scales = model_calibration(load_temperature_models())
+    d = derived_temperatures({t: table[t].to_numpy() for t in ("Tg", "Tx", "Tl")}, {t: table[f"{t}_std"].to_numpy() for t in ("Tg", "Tx", "Tl")}, R)
+    for name in ("dTx", "Trg", "gamma"):
+        assert 0.5 < scales[name] < 3.0
+        np.testing.assert_allclose(table[f"{name}_std"].to_numpy(), d[name][1] * scales[name], rtol=1e-4)
+    assert list(predict_properties(["Cu50Zr50"], ["Tg", "G"]).columns) == ["formula", "Tg", "Tg_std", "G", "G_std", "in_domain"]
 
 
 def test_shipped_models_are_sane_on_known_alloys():
@@ -204,6 +242,14 @@ def test_shipped_files_record_data_seed_and_cv_figures():
         assert meta["seed"] == 0
         assert {"mae", "r2", "coverage_1sigma", "coverage_2sigma"} <= set(meta["cv_random_5fold"])
         assert {"mae", "r2"} <= set(meta["cv_grouped_5fold"])
+        # sigma fitted on random and system-grouped folds: about 95 % of those held-out alloys within 1.96 sigma
+        assert m.calibration == "both"
+        for scheme in ("random", "grouped"):
+            assert 0.88 <= meta["oof_metrics"][f"{scheme}_coverage_2sigma"] <= 0.99, (t, scheme)
+        # never a vanishing sigma, even where the trees agree (a training alloy)
+        assert m.sigma_params_[1] > 1.0
+        _, std = m.predict(["Cu50Zr50"], return_std=True)
+        assert std[0] > 1.0
 
 
 def test_train_properties_through_the_real_cli(tmp_path):
@@ -225,3 +271,17 @@ def test_train_properties_through_the_real_cli(tmp_path):
     assert again.exit_code == 1 and "--force" in again.output
     bad = runner.invoke(app, ["train", "properties", "--names", "Tg,dTx", "--out", str(tmp_path / "u")])
     assert bad.exit_code == 1 and "only Tg, Tx, Tl" in bad.output and "Traceback" not in bad.output
+
+
+def test_fit_sigma_recovers_scale_and_floor_and_survives_exact_hits():
+    from pcids.models.properties import B_FLOOR, fit_sigma
+
+    rng = np.random.default_rng(2)
+    spread = rng.uniform(1.0, 20.0, 5000)
+    resid = rng.normal(0.0, np.hypot(1.5 * spread, 4.0))
+    a, b = fit_sigma(resid, spread)
+    assert a == pytest.approx(1.5, rel=0.06) and b == pytest.approx(4.0, rel=0.2)
+    # alloys whose trees agree (spread 0) on exactly their value must not drive sigma to zero
+    spread[:20], resid[:20] = 0.0, 0.0
+    a, b = fit_sigma(resid, spread)
+    assert b >= B_FLOOR * np.sqrt(np.mean(resid**2)) * (1 - 1e-9)

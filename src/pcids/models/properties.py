@@ -40,6 +40,7 @@ SHIPPED_STEM = "property"
 TEMPERATURES: tuple[str, ...] = ("Tg", "Tx", "Tl")
 ELASTIC: tuple[str, ...] = ("G", "K", "E", "nu")
 FAMILIES: tuple[str, ...] = ("extra_trees",)
+CALIBRATIONS: tuple[str, ...] = ("random", "grouped", "both")
 
 #: name -> unit, description, kind ("model": a fitted model; "derived": computed from others, with inputs).
 PROPERTIES: dict[str, dict[str, Any]] = {
@@ -56,9 +57,12 @@ PROPERTIES: dict[str, dict[str, Any]] = {
 }
 
 #: The shipped hyperparameters (chosen on seeds 1 / 2: docs/decisions.md, "Characteristic temperatures: ...").
-SHIPPED_HYPERPARAMETERS: dict[str, Any] = {"n_estimators": 100, "max_features": 0.5, "min_samples_leaf": 1}
+SHIPPED_HYPERPARAMETERS: dict[str, Any] = {"n_estimators": 100, "max_features": 0.5, "min_samples_leaf": 1, "ground_state": True}
 SIGMA_FLOOR = 1e-9
-_OOF_ARRAYS = ("mean", "residual", "std")
+#: Least b of sigma = sqrt((a spread)^2 + b^2), as a share of the out-of-fold RMS error.
+B_FLOOR = 0.05
+Z95 = 1.959963984540054
+_OOF_ARRAYS = ("mean", "residual", "std", "split")
 
 
 @runtime_checkable
@@ -119,6 +123,11 @@ class PropertyModel(Regressor):
         Add the Magpie ground-state statistics to the descriptors.
     calibration_folds : int
         Folds of the out-of-fold run that fits sigma (0: the raw spread of the trees).
+    calibration : {"both", "random", "grouped"}
+        Those folds shuffled at random, holding out whole alloy systems, or both
+        (the default: sigma is fitted on the union, so it answers for alloys near
+        known ones and for systems the model has not seen; grouped alone drives
+        the floor b to zero and sigma to nothing at near-duplicates).
     seed : int
         Seeds the trees and the calibration folds.
     """
@@ -131,8 +140,9 @@ class PropertyModel(Regressor):
         n_estimators: int = SHIPPED_HYPERPARAMETERS["n_estimators"],
         max_features: float = SHIPPED_HYPERPARAMETERS["max_features"],
         min_samples_leaf: int = SHIPPED_HYPERPARAMETERS["min_samples_leaf"],
-        ground_state: bool = False,
+        ground_state: bool = SHIPPED_HYPERPARAMETERS["ground_state"],
         calibration_folds: int = 5,
+        calibration: str = "both",
         seed: int = 0,
     ):
         self.target = target
@@ -143,6 +153,7 @@ class PropertyModel(Regressor):
         self.min_samples_leaf = min_samples_leaf
         self.ground_state = ground_state
         self.calibration_folds = calibration_folds
+        self.calibration = calibration
         self.seed = seed
 
     @property
@@ -157,6 +168,8 @@ class PropertyModel(Regressor):
             raise DataError(f"n_estimators must be an integer >= 2 (a spread needs two trees), got {self.n_estimators!r}")
         if not (self.calibration_folds == 0 or (isinstance(self.calibration_folds, (int, np.integer)) and self.calibration_folds >= 2)):
             raise DataError(f"calibration_folds must be 0 or an integer >= 2, got {self.calibration_folds!r}")
+        if self.calibration not in CALIBRATIONS:
+            raise DataError(f"calibration must be one of {CALIBRATIONS}, got {self.calibration!r}")
 
     def _featurizer(self, elements: Sequence[str]) -> Any:
         from pcids.models._gfa_features import GFADescriptors
@@ -179,7 +192,7 @@ class PropertyModel(Regressor):
 
     def fit(self, compositions: Iterable[Any], y: Any) -> PropertyModel:
         """Fit on compositions (formulas or Composition) and the measured values (NaN rows are dropped)."""
-        from pcids.evaluation import regression_metrics, repeated_kfold
+        from pcids.evaluation import grouped_kfold, regression_metrics, repeated_kfold
 
         self._check_params()
         comps = [Composition.coerce(c) for c in compositions]
@@ -199,18 +212,30 @@ class PropertyModel(Regressor):
         self.oof_ = None
         self.oof_metrics_ = None
         if self.calibration_folds:
-            mean = np.empty(len(y))
-            spread = np.empty(len(y))
-            for tr, te in repeated_kfold(len(y), int(self.calibration_folds), 1, seed=int(self.seed)):
-                mean[te], spread[te] = _mean_spread(self._fit_forest(X[tr], y[tr]), X[te])
-            self.sigma_params_ = fit_sigma(y - mean, spread)
+            k, seed = int(self.calibration_folds), int(self.seed)
+            schemes = CALIBRATIONS[:2] if self.calibration == "both" else (self.calibration,)
+            systems = [c.system for c in comps]
+            if "grouped" in schemes and len(set(systems)) < k:
+                raise DataError(f"calibration={self.calibration!r} needs at least {k} alloy systems, got {len(set(systems))}")
+            means, spreads = [], []
+            for scheme in schemes:
+                mean, spread = np.empty(len(y)), np.empty(len(y))
+                folds = repeated_kfold(len(y), k, 1, seed=seed) if scheme == "random" else grouped_kfold(systems, k, seed)
+                for tr, te in folds:
+                    mean[te], spread[te] = _mean_spread(self._fit_forest(X[tr], y[tr]), X[te])
+                means.append(mean)
+                spreads.append(spread)
+            mean, spread, yy = np.concatenate(means), np.concatenate(spreads), np.tile(y, len(schemes))
+            self.sigma_params_ = fit_sigma(yy - mean, spread)
             sigma = self._sigma(spread)
-            z = np.abs(y - mean) / sigma
-            self.oof_ = {"formula": [c.formula for c in comps], "mean": mean, "residual": y - mean, "std": sigma}
+            z = np.abs(yy - mean) / sigma
+            split = np.repeat([float(CALIBRATIONS.index(sc)) for sc in schemes], len(y))
+            self.oof_ = {"formula": [c.formula for c in comps] * len(schemes), "mean": mean, "residual": yy - mean, "std": sigma, "split": split}
             self.oof_metrics_ = {
-                **regression_metrics(y, mean),
+                **regression_metrics(yy, mean),
                 "coverage_1sigma": float(np.mean(z <= 1.0)),
-                "coverage_2sigma": float(np.mean(z <= 1.959964)),
+                "coverage_2sigma": float(np.mean(z <= Z95)),
+                **{f"{sc}_{key}": v for sc in schemes for key, v in _coverage(yy[split == CALIBRATIONS.index(sc)], mean[split == CALIBRATIONS.index(sc)], sigma[split == CALIBRATIONS.index(sc)]).items()},
                 "sigma_a": self.sigma_params_[0],
                 "sigma_b": self.sigma_params_[1],
             }
@@ -251,17 +276,19 @@ class PropertyModel(Regressor):
         mean, std = self.predict_matrix(_matrix(comps, elements), elements)
         return (mean, std) if return_std else mean
 
-    def domain_reasons(self, compositions: Iterable[Any]) -> list[list[str]]:
-        """Per composition, why it lies outside what the model saw (empty list: inside)."""
+    def unseen_elements(self, compositions: Iterable[Any]) -> list[list[str]]:
+        """Per composition, its elements the model never saw in training."""
         check_is_fitted(self, "forest_")
         seen = set(self.elements_)
-        return [[f"{e} never seen in training {self.name}" for e in Composition.coerce(c).elements if e not in seen] for c in compositions]
+        return [[e for e in Composition.coerce(c).elements if e not in seen] for c in compositions]
+
+    def domain_reasons(self, compositions: Iterable[Any]) -> list[list[str]]:
+        """Per composition, why it lies outside what the model saw (empty list: inside)."""
+        return [[f"{e} never seen in training {self.name}" for e in u] for u in self.unseen_elements(compositions)]
 
     def _warn_domain(self, comps: Sequence[Composition]) -> None:
-        bad = [f"{c.formula}: {'; '.join(r)}" for c, r in zip(comps, self.domain_reasons(comps)) if r]
-        if bad:
-            more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
-            warnings.warn(f"{self.name} prediction outside the training domain, treat with caution: " + " | ".join(bad[:5]) + more, ExtrapolationWarning, stacklevel=3)
+        warn_unseen(comps, {self.name: self.unseen_elements(comps)}, stacklevel=4)
+
 
     # ------------------------------------------------------------ save/load
     def save(self, path: str | Path, overwrite: bool = False, **metadata: Any) -> Path:
@@ -319,6 +346,23 @@ class PropertyModel(Regressor):
         return model
 
 
+def warn_unseen(comps: Sequence[Composition], unseen: dict[str, list[list[str]]], stacklevel: int = 2) -> None:
+    """One ExtrapolationWarning naming each composition with elements some of the models
+    (``unseen``: model name -> unseen elements per composition) never saw."""
+    bad = []
+    for i, c in enumerate(comps):
+        per_el: dict[str, list[str]] = {}
+        for name, rows in unseen.items():
+            for e in rows[i]:
+                per_el.setdefault(e, []).append(name)
+        if per_el:
+            bad.append(f"{c.formula}: " + "; ".join(f"{e} never seen in training {', '.join(names)}" for e, names in per_el.items()))
+    if bad:
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        which = ", ".join(unseen)
+        warnings.warn(f"{which} prediction outside the training domain, treat with caution: " + " | ".join(bad[:5]) + more, ExtrapolationWarning, stacklevel=stacklevel)
+
+
 def _read_oof(formulas: Any, state: dict[str, np.ndarray], path: str | Path) -> dict[str, Any] | None:
     """The out-of-fold record a file keeps (formulas in the JSON, numbers in the arrays), checked."""
     if formulas is None:
@@ -349,6 +393,13 @@ def _compact(forest: Any) -> Any:
     return _Forest(arrays, forest.offsets, forest.max_depth, forest.n_features, classifier=False)
 
 
+def _coverage(y: np.ndarray, mean: np.ndarray, sigma: np.ndarray) -> dict[str, float]:
+    from pcids.evaluation import regression_metrics
+
+    z = np.abs(y - mean) / sigma
+    return {**regression_metrics(y, mean), "coverage_1sigma": float(np.mean(z <= 1.0)), "coverage_2sigma": float(np.mean(z <= Z95))}
+
+
 def _mean_spread(forest: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean, sq = forest.moments(X)
     return mean, np.sqrt(np.maximum(sq - mean * mean, 0.0))
@@ -368,19 +419,23 @@ def fit_sigma(residual: np.ndarray, spread: np.ndarray) -> tuple[float, float]:
 
     ``b`` keeps sigma honest where the trees agree by accident (duplicates of a
     training alloy); ``a`` scales the spread, which alone is over- or under-dispersed.
+    ``b`` is at least :data:`B_FLOOR` of the RMS residual: a few alloys whose trees all
+    agree on exactly their measured value (series reported to the same kelvin) make the
+    likelihood unbounded as b -> 0, which gave sigma = 1e-9 K before the floor.
     """
     from scipy.optimize import minimize
 
     r2 = np.asarray(residual, dtype=np.float64) ** 2
     s2 = np.asarray(spread, dtype=np.float64) ** 2
     scale = float(np.sqrt(np.mean(r2))) or 1.0
+    b_min = B_FLOOR * scale  # an alloy whose trees all agree on its exact value would make the likelihood unbounded
 
     def nll(theta: np.ndarray) -> float:
-        var = np.exp(2 * theta[0]) * s2 + np.exp(2 * theta[1]) * scale**2
+        var = np.exp(2 * theta[0]) * s2 + (b_min + np.exp(theta[1]) * scale) ** 2
         return float(np.mean(np.log(var) + r2 / var))
 
     res = minimize(nll, x0=np.array([0.0, np.log(0.3)]), method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 2000})
-    return float(np.exp(res.x[0])), float(np.exp(res.x[1]) * scale)
+    return float(np.exp(res.x[0])), float(b_min + np.exp(res.x[1]) * scale)
 
 
 # ---------------------------------------------------------------------------
@@ -448,19 +503,22 @@ _DERIVED_T: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.nd
 
 
 def derived_temperatures(
-    mean: dict[str, np.ndarray], std: dict[str, np.ndarray], correlation: np.ndarray | None = None
+    mean: dict[str, np.ndarray],
+    std: dict[str, np.ndarray],
+    correlation: np.ndarray | None = None,
+    scales: dict[str, float] | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """dTx, Trg, gamma and their sigma (first-order propagation with the errors' correlation
-    matrix over (Tg, Tx, Tl); None: independent) from the three temperatures."""
+    matrix over (Tg, Tx, Tl), None: independent; times ``scales[name]`` if given) from the three temperatures."""
     R = np.eye(3) if correlation is None else np.asarray(correlation, dtype=np.float64)
     g, x, l = (np.asarray(mean[t], dtype=np.float64) for t in TEMPERATURES)
     s = np.stack([np.asarray(std[t], dtype=np.float64) for t in TEMPERATURES])  # (3, n)
     out = {}
     for name, f in _DERIVED_T.items():
         value, grad = f(g, x, l)
-        gs = grad * s  # (3, n)
+        gs = np.where(grad == 0, 0.0, grad * s)  # (3, n); a temperature the quantity does not use may be NaN
         var = np.einsum("in,ij,jn->n", gs, R, gs)
-        out[name] = (value, np.sqrt(np.maximum(var, 0.0)))
+        out[name] = (value, np.sqrt(np.maximum(var, 0.0)) * (1.0 if scales is None else float(scales.get(name, 1.0))))
     return out
 
 
@@ -472,21 +530,67 @@ def oof_z(model: PropertyModel) -> dict[str, float]:
     return dict(zip(oof["formula"], (np.asarray(oof["residual"], dtype=np.float64) / np.asarray(oof["std"], dtype=np.float64)).tolist()))
 
 
-def residual_correlation(models: dict[str, PropertyModel]) -> np.ndarray:
-    """(3, 3) correlation of the out-of-fold errors of Tg, Tx, Tl over the alloys measured for both of a pair.
+def derived_calibration(
+    measured: dict[str, np.ndarray], mean: dict[str, np.ndarray], std: dict[str, np.ndarray]
+) -> tuple[np.ndarray, dict[str, float]]:
+    """The errors' correlation matrix over (Tg, Tx, Tl) and a sigma scale per derived quantity,
+    from aligned out-of-fold arrays (NaN where not measured).
 
-    Computed when the models are loaded, from the out-of-fold errors each file keeps,
-    so retraining one of them keeps the matrix consistent.
+    First-order propagation with that correlation still leaves the derived errors
+    heavier-tailed than their sigma says (dTx: 82 % within 1.96 sigma on seed 1),
+    so each derived sigma is scaled until 95 % of the out-of-fold alloys lie within
+    1.96 of it, the rule the G, K ensembles use (docs/decisions.md).
     """
+    z = {t: (measured[t] - mean[t]) / std[t] for t in TEMPERATURES}
     R = np.eye(3)
-    z = {t: oof_z(models[t]) for t in TEMPERATURES}
     for i, a in enumerate(TEMPERATURES):
         for j in range(i + 1, 3):
             b = TEMPERATURES[j]
-            both = sorted(set(z[a]) & set(z[b]))
-            if len(both) >= 3:
-                R[i, j] = R[j, i] = float(np.corrcoef([z[a][f] for f in both], [z[b][f] for f in both])[0, 1])
-    return R
+            both = np.isfinite(z[a]) & np.isfinite(z[b])
+            if both.sum() >= 3:
+                R[i, j] = R[j, i] = float(np.corrcoef(z[a][both], z[b][both])[0, 1])
+    g, x, l = (np.asarray(measured[t], dtype=np.float64) for t in TEMPERATURES)
+    propagated = derived_temperatures(mean, std, R)
+    scales = {}
+    for name, f in _DERIVED_T.items():
+        truth = f(g, x, l)[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            zd = np.abs(truth - propagated[name][0]) / propagated[name][1]
+        zd = zd[np.isfinite(zd)]
+        scales[name] = float(np.quantile(zd, 0.95) / Z95) if zd.size >= 10 else 1.0
+    return R, scales
+
+
+def model_calibration(models: dict[str, PropertyModel]) -> tuple[np.ndarray, dict[str, float]]:
+    """:func:`derived_calibration` from the out-of-fold records the three models keep.
+
+    Computed when the models are loaded, so retraining one of them keeps it consistent.
+    """
+    for t in TEMPERATURES:
+        oof_z(models[t])  # a clear error if a model lacks its record
+    def keys(oof: dict[str, Any]) -> list[tuple[float, str]]:  # an alloy appears once per calibration scheme
+        return list(zip(np.asarray(oof.get("split", np.zeros(len(oof["formula"]))), dtype=np.float64).tolist(), oof["formula"]))
+
+    formulas = sorted({key for t in TEMPERATURES for key in keys(models[t].oof_)})
+    row = {f: i for i, f in enumerate(formulas)}
+    measured, mean, std = ({t: np.full(len(formulas), np.nan) for t in TEMPERATURES} for _ in range(3))
+    for t in TEMPERATURES:
+        oof = models[t].oof_
+        idx = np.array([row[key] for key in keys(oof)], dtype=np.intp)
+        mean[t][idx] = oof["mean"]
+        measured[t][idx] = oof["mean"] + oof["residual"]
+        std[t][idx] = oof["std"]
+    return derived_calibration(measured, mean, std)
+
+
+def residual_correlation(models: dict[str, PropertyModel]) -> np.ndarray:
+    """(3, 3) correlation of the out-of-fold errors of Tg, Tx, Tl over the alloys measured for both of a pair."""
+    return model_calibration(models)[0]
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped_calibration(stem: str | None = None) -> tuple[np.ndarray, dict[str, float]]:
+    return model_calibration(load_temperature_models(stem))
 
 
 def shipped_stem() -> Path:
@@ -503,11 +607,11 @@ def load_temperature_models(stem: str | None = None) -> dict[str, PropertyModel]
 
 def _temperature_predictors(stem: str | None = None) -> dict[str, _Predictor]:
     models = load_temperature_models(stem)
-    R = residual_correlation(models)
+    R, scales = _shipped_calibration(stem)
 
     def all_of(A: np.ndarray, elements: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         base = {t: m.predict_matrix(A, elements) for t, m in models.items()}
-        derived = derived_temperatures({t: v[0] for t, v in base.items()}, {t: v[1] for t, v in base.items()}, R)
+        derived = derived_temperatures({t: v[0] for t, v in base.items()}, {t: v[1] for t, v in base.items()}, R, scales)
         return {**base, **derived}
 
     cached = _LastCall(all_of)
@@ -538,8 +642,8 @@ def train_temperature_models(
 ) -> dict[str, tuple[PropertyModel, dict[str, Any]]]:
     """Fit each of ``names`` on ``load_temperatures()``; name -> (model, metadata to save with it).
 
-    The metadata holds the data hash, the seed, and the CV figures: the
-    calibration folds' out-of-fold metrics (random 5-fold) and, with
+    The metadata holds the data hash, the seed, and the CV figures: the random
+    calibration folds' out-of-fold metrics with sigma coverage and, with
     ``grouped_cv``, MAE / RMSE / R² on 5 system-grouped folds (``seed``).
     """
     from sklearn.base import clone
@@ -560,7 +664,9 @@ def train_temperature_models(
         if progress:
             progress(f"{name}: fitting on {len(y)} alloys")
         model = clone(template).fit(formulas, y)
-        meta: dict[str, Any] = {"data": "temperatures", "data_hash": data_hash("temperatures"), "seed": seed, "cv_random_5fold": model.oof_metrics_}
+        cal = model.oof_metrics_ or {}
+        random_cv = {k[len("random_"):]: v for k, v in cal.items() if k.startswith("random_")} or None
+        meta: dict[str, Any] = {"data": "temperatures", "data_hash": data_hash("temperatures"), "seed": seed, "cv_random_5fold": random_cv}
         if grouped_cv:
             pred = np.full(len(y), np.nan)
             with warnings.catch_warnings():  # held-out systems bring unseen elements: that is the point
@@ -578,7 +684,7 @@ def train_temperature_models(
 
 def predict_properties(compositions: Iterable[Any] | str, names: Sequence[str] | str | None = None) -> Any:
     """DataFrame indexed by the input as typed: ``formula``, then ``<name>`` and ``<name>_std`` per
-    property (order of :data:`PROPERTIES`; all for None), and ``in_domain``.
+    property (in the order given; all of :data:`PROPERTIES`, in its order, for None), and ``in_domain``.
 
     G, K, E, nu are exactly :meth:`ElasticModel.predict`'s; the temperatures and
     their derived quantities come from the shipped :class:`PropertyModel` files.
@@ -605,17 +711,20 @@ def predict_properties(compositions: Iterable[Any] | str, names: Sequence[str] |
         models = load_temperature_models()
         derived_wanted = any(n in _DERIVED_T for n in temps)
         needed = TEMPERATURES if derived_wanted else [t for t in TEMPERATURES if t in temps]
-        values = {t: models[t].predict(comps, return_std=True) for t in needed}
+        unseen = {t: models[t].unseen_elements(comps) for t in needed}
+        warn_unseen(comps, unseen, stacklevel=2)
+        with warnings.catch_warnings():  # said once above for all three
+            warnings.simplefilter("ignore", ExtrapolationWarning)
+            values = {t: models[t].predict(comps, return_std=True) for t in needed}
         for t in needed:
-            in_domain &= np.array([not r for r in models[t].domain_reasons(comps)])
+            in_domain &= np.array([not u for u in unseen[t]])
         if derived_wanted:
             mean, std = {t: v[0] for t, v in values.items()}, {t: v[1] for t, v in values.items()}
-            values.update(derived_temperatures(mean, std, residual_correlation(models)))
+            values.update(derived_temperatures(mean, std, *_shipped_calibration()))
         for n in temps:
             cols[n], cols[f"{n}_std"] = values[n]
     ordered = {"formula": cols["formula"]}
-    for n in PROPERTIES:
-        if n in cols:
-            ordered[n], ordered[f"{n}_std"] = cols[n], cols[f"{n}_std"]
+    for n in wanted:
+        ordered[n], ordered[f"{n}_std"] = cols[n], cols[f"{n}_std"]
     ordered["in_domain"] = in_domain
     return pd.DataFrame(ordered, index=pd.Index([as_typed(c) for c in compositions], name="input"))
