@@ -143,6 +143,10 @@ def test_info_health_openapi_and_offline_docs(client):
     info = client.get("/api/info").json()
     assert {"Ti", "Zr", "Be", "Fe"} <= set(info["trained"]) <= set(info["elements"])
     assert info["limits"]["max_elements"] == 12 and "G" in info["targets"]
+    from pcids.models.properties import PROPERTIES
+
+    assert list(info["properties"]) == list(PROPERTIES)  # what /api/predict answers, with units for the page
+    assert info["properties"]["G"]["unit"] == "GPa" and info["properties"]["nu"]["unit"] == ""
     assert client.get("/api/health").json()["status"] == "ok"
     schema = client.get("/openapi.json").json()
     assert {"/api/design", "/api/predict", "/api/gfa"} <= set(schema["paths"])
@@ -156,6 +160,35 @@ def test_info_health_openapi_and_offline_docs(client):
     for asset in ("app.js", "style.css"):
         r = client.get(f"/static/{asset}")
         assert r.status_code == 200 and "https://" not in r.text
+
+
+OBJ = {"elements": ["Cu", "Zr", "Al"], "targets": {"Tg": 700}, "at_least": {"Dmax": 3}, "minimize": ["cost"], "top_k": 3}
+
+
+def test_design_objectives_match_the_library(client):
+    r = client.post("/api/design", json=OBJ)
+    assert r.status_code == 200, r.text
+    got = r.json()
+    lib = design(OBJ["elements"], OBJ["targets"], at_least=OBJ["at_least"], minimize=OBJ["minimize"], top_k=3)
+    assert [c["composition"] for c in got["candidates"]] == list(lib.candidates["composition"])
+    np.testing.assert_allclose([c["Tg"] for c in got["candidates"]], lib.candidates["Tg"], rtol=1e-6)
+    np.testing.assert_allclose([c["cost"] for c in got["candidates"]], lib.candidates["cost"], rtol=1e-6)
+    assert got["settings"]["pareto_objectives"] == [list(x) for x in lib.settings["pareto_objectives"]] and len(got["settings"]["pareto_objectives"]) == 2
+    assert {"Tg", "cost", "pareto"} <= set(got["table"]["columns"])
+    # the Pareto figure's data: every objective and the front flag for the explored pool
+    axes = [c for c, _ in got["settings"]["pareto_objectives"]]
+    assert got["explored"] and all({*axes, "pareto", "status"} <= set(row) for row in got["explored"])
+    assert any(row["pareto"] for row in got["explored"])
+
+
+def test_info_lists_every_design_quantity(client):
+    from pcids.design.quantities import BUILTIN, shipped_names
+
+    q = client.get("/api/info").json()["quantities"]
+    assert set(q) == {*BUILTIN, *shipped_names()}
+    assert q["Dmax"]["unit"] == "mm" and q["cost"]["unit"] == "USD/kg" and q["Tg"]["unit"] == "K"
+    props = client.get("/openapi.json").json()["components"]["schemas"]["DesignRequest"]["properties"]
+    assert {"at_least", "at_most", "maximize", "minimize", "confidence"} <= set(props)
 
 
 # ---------------------------------------------------------------- bad input: the library's message, 422, its field
@@ -189,6 +222,15 @@ BAD = [
     ("box smaller than step", {"E": 0.5}, "E"),
     ("top_k zero", {"top_k": 0}, "top_k"),
     ("GFA threshold", {"gfa_threshold_mm": -2}, "gfa_threshold_mm"),
+    ("unknown target quantity", {"targets": {"Tq": 700}}, "targets"),
+    ("temperature not a number", {"targets": {"Tg": "warm"}}, "targets"),
+    ("unknown constraint", {"at_least": {"Dmaxx": 5}}, "at_least"),
+    ("unknown constraint, at most", {"at_most": {"price": 20}}, "at_most"),
+    ("unknown objective", {"minimize": ["price"]}, "minimize"),
+    ("negative Dmax bound", {"at_least": {"Dmax": -5}}, "at_least"),
+    ("contradictory constraints", {"at_least": {"cost": 30}, "at_most": {"cost": 20}}, "at_least"),
+    ("maximised and minimised", {"maximize": ["cost"], "minimize": ["cost"]}, "maximize"),
+    ("confidence out of range", {"confidence": 1.5}, "confidence"),
 ]
 
 

@@ -79,7 +79,7 @@ def browser():
 def page(browser, server):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     p = context.new_page()
-    p.set_default_timeout(20_000)
+    p.set_default_timeout(180_000)  # a search on a loaded 2-core CI box can take a minute; waits end as soon as the element is there
     outside: list[str] = []
     p.on("request", lambda r: outside.append(r.url) if not r.url.startswith((server, "data:", "blob:")) else None)
     p.outside = outside  # type: ignore[attr-defined]
@@ -97,8 +97,19 @@ def _api(server: str, path: str, body: dict) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read())
 
 
+def _submit(page, button: str, path: str, result: str) -> dict:
+    """Click ``button``, wait for ``result`` to show; the JSON body the page sent to ``path``."""
+    with page.expect_request(f"**{path}") as req:
+        page.click(button)
+    page.wait_for_selector(result)
+    return req.value.post_data_json
+
+
 def test_design_case_matches_the_api_and_downloads_the_csv(page, server, tmp_path):
+    page.wait_for_selector("#ptable button[data-symbol='Ti']", state="attached")
+    assert page.is_hidden("#ptable")  # until asked for
     page.click("#pt-toggle")
+    assert page.is_visible("#ptable")
     for sym in CASE["elements"]:  # through the periodic-table picker
         page.click(f"#ptable button[data-symbol='{sym}']")
     assert page.input_value("#elements") == "Ti Zr Be Fe"
@@ -200,10 +211,7 @@ def test_bounds_reach_the_search(page, server):
     page.fill("#top_k", "3")
     page.click("#bounds-box summary")
     page.fill("#bounds tbody tr[data-symbol='Fe'] input[data-what='max']", "10")
-    with page.expect_request("**/api/design") as req:
-        page.click("#run")
-    page.wait_for_selector("#candidates tbody tr")
-    sent = req.value.post_data_json
+    sent = _submit(page, "#run", "/api/design", "#candidates tbody tr")
     assert sent["bounds"] == {"Fe": [None, 10]}
     status, api = _api(server, "/api/design", sent)
     assert status == 200 and all(c["Fe"] <= 10 for c in api["candidates"])
@@ -212,6 +220,35 @@ def test_bounds_reach_the_search(page, server):
     page.click("#run")
     page.wait_for_selector("#err-bounds:not(:empty)")
     assert page.inner_text("#err-bounds") == "bounds of Fe: minimum 20 exceeds maximum 10"
+
+
+def test_design_with_objectives_shows_their_columns_and_the_pareto_set(page, server):
+    page.fill("#elements", "Cu Zr Al")
+    page.fill("#t-Tg", "700")
+    page.fill("#lo-Dmax", "3")
+    page.select_option("#opt-cost", "minimize")
+    page.fill("#top_k", "3")
+    sent = _submit(page, "#run", "/api/design", "#candidates tbody tr")
+    assert sent["targets"] == {"Tg": 700} and sent["at_least"] == {"Dmax": 3} and sent["minimize"] == ["cost"] and "maximize" not in sent
+    status, api = _api(server, "/api/design", sent)
+    assert status == 200
+    headers = page.locator("#candidates thead th").all_inner_texts()
+    assert headers == api["table"]["columns"] and {"Tg", "cost", "pareto"} <= set(headers)
+    assert page.locator("#candidates tbody tr").nth(0).locator("td").all_inner_texts() == api["table"]["rows"][0]
+    page.wait_for_selector("#pareto-box:not([hidden]) svg")
+    assert page.locator("#pareto g.pick").count() == len(api["candidates"])
+    assert page.locator("#pareto circle.front").count() == sum(1 for r in api["explored"] if r["pareto"] and r["status"] == api["candidates"][0]["status"])
+    assert "cost (USD/kg) (lower is better)" in page.inner_text("#pareto")
+    # one objective only: no Pareto figure
+    page.select_option("#opt-cost", "")
+    page.fill("#lo-Dmax", "")
+    page.click("#run")
+    page.wait_for_selector("#pareto-box[hidden]", state="attached")
+    page.fill("#lo-Dmax", "-5")  # a bad bound: the library's message next to the constraints
+    page.click("#run")
+    page.wait_for_selector("#err-at_least:not(:empty)")
+    assert page.inner_text("#err-at_least") == "at_least Dmax must be positive (mm), got -5"
+    assert page.outside == []
 
 
 def test_predict_view_keeps_good_rows(page, server):
@@ -224,10 +261,15 @@ def test_predict_view_keeps_good_rows(page, server):
     assert rows.count() == 3
     _, pred = _api(server, "/api/predict", {"formulas": formulas})
     _, gfa = _api(server, "/api/gfa", {"formulas": formulas})
-    good = rows.nth(0).locator("td").all_inner_texts()
-    assert good[0] == formulas[0]
-    assert good[1] == f"{pred['rows'][0]['G']:.1f} ± {pred['rows'][0]['G_std']:.1f}"
-    assert good[5] == f"{gfa['rows'][0]['p_bulk_glass']:.2f}"
+    good = dict(zip(page.locator("#predictions thead th").all_inner_texts(), rows.nth(0).locator("td").all_inner_texts()))
+    assert good["formula"] == formulas[0]
+    assert good["G (GPa)"] == f"{pred['rows'][0]['G']:.1f} ± {pred['rows'][0]['G_std']:.1f}"
+    assert good["P(Dmax ≥ 2 mm)"] == f"{gfa['rows'][0]['p_bulk_glass']:.2f}"
+    shipped = [k for k in ("Tg", "Tx", "Tl", "dTx", "Trg", "gamma") if k in pred["rows"][0]]  # every property the API answers
+    for k in shipped:
+        assert any(h.split(" (")[0] == k for h in good), (k, list(good))
+    if "Tg" in shipped:
+        assert good["Tg (K)"] == f"{pred['rows'][0]['Tg']:.0f} ± {pred['rows'][0]['Tg_std']:.0f}"
     assert "bad" in (rows.nth(1).get_attribute("class") or "")
     assert rows.nth(1).locator("td.err").inner_text() == pred["rows"][1]["error"]
     assert rows.nth(2).locator("td").nth(0).inner_text() == "Cu50Zr50" and "bad" not in (rows.nth(2).get_attribute("class") or "")
@@ -237,6 +279,8 @@ def test_predict_view_keeps_good_rows(page, server):
     csv = pd.read_csv(dl.value.path())
     assert list(csv["ok"]) == [True, False, True]
     assert csv["G"].iloc[2] == pytest.approx(pred["rows"][2]["G"], rel=1e-9)
+    for k in shipped:
+        assert csv[k].iloc[2] == pytest.approx(pred["rows"][2][k], rel=1e-9) and f"{k}_std" in csv
 
 
 def test_api_docs_load_nothing_from_the_internet(page, server):
@@ -256,3 +300,47 @@ def test_cancel_stops_waiting(page, server):
     page.click("#cancel")
     page.wait_for_selector("#err-form:not(:empty)")
     assert page.inner_text("#err-form") == "cancelled" and page.is_enabled("#run") and page.is_hidden("#progress")
+
+
+def test_screen_view_ranks_systems_as_the_api_and_hands_one_to_design(page, server, tmp_path):
+    page.click("#tab-screen")
+    assert page.is_hidden("#screen-ptable")
+    page.click("#screen-pt-toggle")
+    palette = ["Ti", "Zr", "Be", "Fe", "Cu"]
+    for sym in palette:
+        page.click(f"#screen-ptable button[data-symbol='{sym}']")
+    assert page.input_value("#screen-palette") == " ".join(palette)
+    page.fill("#screen-sizes", "3")
+    page.fill("#screen-t-G", "36")
+    page.fill("#screen-t-K", "105")
+    page.fill("#screen-top", "0")
+    sent = _submit(page, "#screen-run", "/api/screen", "#systems tbody tr")
+    assert page.is_hidden("#screen-progress") and page.inner_text("#err-screen-form") == ""
+    assert sent["palette"] == palette and sent["sizes"] == 3 and sent["targets"] == {"G": 36, "K": 105} and sent["top"] == 0
+    status, api = _api(server, "/api/screen", sent)
+    assert status == 200
+    rows = page.locator("#systems tbody tr")
+    assert rows.count() == len(api["table"]["rows"]) == 10  # C(5, 3)
+    assert page.locator("#systems thead th").all_inner_texts() == api["table"]["columns"]
+    assert rows.nth(0).locator("td").all_inner_texts() == api["table"]["rows"][0]
+    assert rows.nth(0).locator("td").nth(1).inner_text() == api["systems"][0]["system"]
+    assert page.inner_text("#screen-message").startswith("10 systems screened")
+
+    with page.expect_download() as dl:
+        page.click("#dl-screen-csv")
+    csv = pd.read_csv(dl.value.path())
+    assert list(csv["system"]) == [s["system"] for s in api["systems"]] and list(csv["best"]) == [s["best"] for s in api["systems"]]
+
+    # a bad palette: the CLI's message next to the palette
+    page.fill("#screen-palette", "Ti Zr Xx")
+    page.click("#screen-run")
+    page.wait_for_selector("#err-screen-palette:not(:empty)")
+    assert page.inner_text("#err-screen-palette") == "palette: 'Xx' is not a chemical element"
+    assert "invalid" in (page.get_attribute("#screen-palette", "class") or "")
+
+    # the best system, clicked, fills the design form
+    rows.nth(0).click()
+    page.wait_for_selector("#view-design:not([hidden])")
+    assert page.input_value("#elements") == " ".join(api["systems"][0]["system"].split("-"))
+    assert page.input_value("#t-G") == "36" and page.input_value("#t-K") == "105"
+    assert page.outside == []

@@ -1,6 +1,6 @@
 """The FastAPI app behind ``pcids serve``: the page, the JSON API and its docs, all served locally.
 
-Endpoints: ``POST /api/design``, ``/api/predict``, ``/api/gfa``; ``GET
+Endpoints: ``POST /api/design``, ``/api/screen``, ``/api/predict``, ``/api/gfa``; ``GET
 /api/info`` (supported elements, limits), ``/api/health``; the schema at
 ``/openapi.json``, Swagger UI at ``/docs`` from assets bundled in the
 fastapi-offline package (FastAPI's own page loads them from a CDN; ReDoc is
@@ -23,9 +23,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from pcids.errors import PcidsError
-from pcids.serve import jobs
+from pcids.serve import jobs, screening
 from pcids.serve.limits import BodySizeLimit, LimitError, Limits, SearchGate
-from pcids.serve.schemas import DesignRequest, DesignResponse, ErrorResponse, FormulasRequest, RowsResponse
+from pcids.serve.schemas import DesignRequest, DesignResponse, ErrorResponse, FormulasRequest, RowsResponse, ScreenRequest, ScreenResponse
 
 STATIC = Path(__file__).parent / "static"
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -43,6 +43,24 @@ def _error(status: int, detail: str, field: str | None, kind: str) -> JSONRespon
     return JSONResponse({"detail": detail, "field": field, "error": kind}, status_code=status)
 
 
+def _properties() -> dict[str, dict[str, str]]:
+    """Every property /api/predict answers: {name: {unit, description}} (the library's table)."""
+    from pcids.models.properties import PROPERTIES
+
+    return {name: {"unit": str(p["unit"]), "description": str(p["description"])} for name, p in PROPERTIES.items()}
+
+
+def _quantities() -> dict[str, dict[str, str]]:
+    """Every name a design can target, bound, maximise or minimise, with its unit (the library's registry)."""
+    from pcids.design.quantities import BUILTIN, shipped_names
+
+    props = _properties()
+    out = {name: {"unit": unit, "description": what} for name, (unit, what) in BUILTIN.items()}
+    for name in shipped_names():
+        out.setdefault(name, props.get(name, {"unit": "", "description": name}))
+    return out
+
+
 def create_app(limits: Limits | None = None) -> FastAPI:
     """A new app with its own search gate; ``limits`` defaults to :class:`Limits()`."""
     from fastapi_offline import FastAPIOffline
@@ -56,10 +74,12 @@ def create_app(limits: Limits | None = None) -> FastAPI:
         jobs.install_warning_sink()
         await run_in_threadpool(jobs.warm_up)
         app.state.gate = SearchGate(limits.max_concurrent, limits.max_queue)
+        app.state.dask = screening.InProcessDask(limits.max_concurrent)
         try:
             yield
         finally:
             app.state.gate.close()
+            await run_in_threadpool(app.state.dask.close)
 
     app = FastAPIOffline(
         title="pcids",
@@ -112,6 +132,9 @@ def create_app(limits: Limits | None = None) -> FastAPI:
             "trained": sorted(load_elastic_model().elements_),
             "targets": list(lib.TARGETS),
             "design_options": options,
+            "screen_options": screening.screen_options(),
+            "properties": _properties(),
+            "quantities": _quantities(),
             "choices": choices,
             "limits": limits.to_dict(),
         }
@@ -120,6 +143,15 @@ def create_app(limits: Limits | None = None) -> FastAPI:
     async def design(request: Request, body: DesignRequest) -> JSONResponse:
         kwargs = jobs.check_design(body.model_dump(exclude_unset=True), limits)
         result = await request.app.state.gate.run(lambda: jobs.run_design(kwargs), limits.time_limit_s)
+        return JSONResponse(result)
+
+    @app.post("/api/screen", summary="pcids.screen.screen(palette, sizes, targets, **options), bounded", responses={200: {"model": ScreenResponse}, **_ERRORS})
+    async def screen(request: Request, body: ScreenRequest) -> JSONResponse:
+        import threading
+
+        kwargs = await run_in_threadpool(screening.check_screen, body.model_dump(exclude_unset=True), limits)
+        dask, cancel = request.app.state.dask, threading.Event()
+        result = await request.app.state.gate.run(lambda: screening.run_screen(kwargs, dask.client(), cancel), limits.time_limit_s, cancel, screening.ADVICE)
         return JSONResponse(result)
 
     async def _rows(body: FormulasRequest, predict: Any) -> JSONResponse:
@@ -132,7 +164,7 @@ def create_app(limits: Limits | None = None) -> FastAPI:
             return JSONResponse({"detail": out["rows"][0]["error"], "field": "formulas", "error": "NoUsableFormula", **out}, status_code=422)
         return JSONResponse(out)
 
-    @app.post("/api/predict", summary="G, K, E, nu +- sigma per formula (ElasticModel.predict)", responses={200: {"model": RowsResponse}, **_ERRORS})
+    @app.post("/api/predict", summary="Every shipped property +- sigma per formula (G, K, E, nu, Tg, Tx, Tl, dTx, Trg, gamma: pcids.models.properties.predict_properties)", responses={200: {"model": RowsResponse}, **_ERRORS})
     async def predict(body: FormulasRequest) -> JSONResponse:
         return await _rows(body, jobs.predict_elastic)
 

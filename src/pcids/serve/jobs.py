@@ -67,6 +67,11 @@ _FIELD_PATTERNS = (
     (r"^max_iterations\b", "max_iterations"),
     (r"^prefer\b", "prefer"),
     (r"^aggregate\b", "aggregate"),
+    (r"^at[_ ]least\b", "at_least"),
+    (r"^at[_ ]most\b", "at_most"),
+    (r"^confidence\b", "confidence"),
+    (r"\bboth maximised and minimised\b|^maximize and minimize\b|\band an objective to\b|^objective\b", "maximize"),
+    (r"^contradictory constraints\b", "at_least"),
     (r"\belements?\b", "elements"),
 )
 
@@ -109,20 +114,32 @@ def check_design(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
         raise LimitError(f"this version of pcids has no design option {', '.join(unknown)}", unknown[0])
     if len(elements) > limits.max_elements:
         raise LimitError(f"at most {limits.max_elements} elements per design on this server, got {len(elements)}", "elements")
+    objectives = {k: req[k] for k in ("at_least", "at_most", "maximize", "minimize") if req.get(k) is not None}
     for field, check in (
         ("elements", lambda: check_design_elements(elements)),
-        ("targets", lambda: check_objective_names(req.get("targets"))),
+        ("targets", lambda: check_objective_names(req.get("targets"), **objectives)),
         ("bounds", lambda: check_bounds(elements, req.get("bounds"), req.get("fixed"))),
     ):
         try:
             check()
         except PcidsError as exc:
-            exc.field = field  # type: ignore[attr-defined]
+            exc.field = _objective_field(str(exc), objectives) if field == "targets" else field  # type: ignore[attr-defined]
             raise
     _check_caps(list(elements), {**options, **req}, limits)
     if "max_widen_candidates" in options:
         req["max_widen_candidates"] = limits.max_candidates
     return {"elements": list(elements), **req}
+
+
+def _objective_field(message: str, objectives: dict[str, Any]) -> str:
+    """Which of targets, at_least, at_most, maximize, minimize a name check's message concerns."""
+    import re
+
+    m = re.match(r"unknown (constraint|objective) '([^']*)'", message)
+    if m:
+        fields = ("at_least", "at_most") if m.group(1) == "constraint" else ("maximize", "minimize")
+        return next((f for f in fields if m.group(2) in (objectives.get(f) or ())), fields[0])
+    return error_field(PcidsError(message)) or "targets"
 
 
 def _check_caps(elements: list[str], opts: dict[str, Any], limits: Limits) -> None:
@@ -175,7 +192,8 @@ def _explored(result: Any) -> list[dict[str, Any]]:
     ex = getattr(result, "explored", None)
     if ex is None or len(ex) == 0:
         return []
-    cols = [c for c in (*result.elements, "error", "target_met", "gfa_pass") if c in ex.columns]
+    objectives = [c for c, _ in result.settings.get("pareto_objectives") or []]  # the Pareto figure's axes
+    cols = [c for c in dict.fromkeys((*result.elements, "error", "target_met", "gfa_pass", "status", "pareto", "rank", *objectives)) if c in ex.columns]
     return json.loads(ex[cols].head(MAX_EXPLORED).to_json(orient="records"))
 
 

@@ -6,14 +6,16 @@ gate: ``max_concurrent`` searches run, ``max_queue`` more wait, anything
 beyond is refused at once with 429. A search that outlives ``time_limit_s``
 is answered with 503; its thread cannot be killed, so it keeps its slot until
 it finishes (the caps on elements and candidates bound how long that is), and
-the gate's count stays honest.
+the gate's count stays honest. A job that can stop early (a screen, between
+batches) is handed an event that is set at the time limit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
@@ -34,6 +36,12 @@ class Limits:
     max_iterations: int = 8
     #: Random restarts of the global search.
     max_restarts: int = 256
+    #: A screen: palette elements, systems, coarse compositions scored (a 12-element palette in
+    #: systems of 3-5 at 5 at.% holds 3.59 million), and systems refined by a full design.
+    max_palette: int = 12
+    max_systems: int = 2000
+    max_screen_points: int = 4_000_000
+    max_refined: int = 10
     time_limit_s: float = 60.0
     max_concurrent: int = 2
     max_queue: int = 4
@@ -60,6 +68,9 @@ class TimedOut(LimitError):
     status = 503
 
 
+DESIGN_ADVICE = "ask for fewer elements, a coarser step h, bounds or a smaller box E, or retry when the server is less busy"
+
+
 class SearchGate:
     """At most ``max_concurrent`` searches in the pool, ``max_queue`` waiting; the rest refused."""
 
@@ -73,8 +84,9 @@ class SearchGate:
     def state(self) -> dict[str, int]:
         return {"running": self.running, "waiting": self.waiting, "max_concurrent": self.max_concurrent, "max_queue": self.max_queue}
 
-    async def run(self, fn: Callable[[], T], timeout: float) -> T:
-        """``fn()`` in the pool once a slot is free; Busy if the queue is full, TimedOut past ``timeout`` s."""
+    async def run(self, fn: Callable[[], T], timeout: float, cancel: threading.Event | None = None, advice: str = DESIGN_ADVICE) -> T:
+        """``fn()`` in the pool once a slot is free; Busy if the queue is full, TimedOut past ``timeout`` s
+        (and ``cancel`` set then, so a job that watches it stops and frees its slot early)."""
         if self.running + self.waiting >= self.max_concurrent + self.max_queue:
             raise Busy(
                 f"the server is busy: {self.running} searches running and {self.waiting} waiting "
@@ -86,24 +98,27 @@ class SearchGate:
         try:
             await asyncio.wait_for(self._slots.acquire(), timeout)
         except TimeoutError:
+            if cancel is not None:
+                cancel.set()
             raise TimedOut(f"no search slot came free within the {timeout:g} s time limit; retry later") from None
         finally:
             self.waiting -= 1
         self.running += 1
         future = loop.run_in_executor(self._pool, fn)
 
-        def release(_: Awaitable[Any]) -> None:
+        def release(done: asyncio.Future[Any]) -> None:
             self.running -= 1
             self._slots.release()
+            if not done.cancelled():
+                done.exception()  # retrieved: a job that fails after its 503 is not logged as unhandled
 
         future.add_done_callback(release)
         try:
             return await asyncio.wait_for(asyncio.shield(future), max(deadline - loop.time(), 0.0))
         except TimeoutError:
-            raise TimedOut(
-                f"the search did not finish within the server's {timeout:g} s time limit; ask for fewer elements, "
-                "a coarser step h, bounds or a smaller box E, or retry when the server is less busy"
-            ) from None
+            if cancel is not None:
+                cancel.set()
+            raise TimedOut(f"the search did not finish within the server's {timeout:g} s time limit; {advice}") from None
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,4 +1,4 @@
-"""What ``pcids design`` prints for a result, as plain data for the page: the same tables and lines.
+"""What ``pcids design`` (or ``pcids screen``) prints for a result, as plain data for the page: the same tables and lines.
 
 The CLI's own printer is run against a console that keeps what it is given
 instead of drawing it, so the page shows exactly the CLI's columns, number
@@ -8,6 +8,7 @@ copy of that formatting. Terminal markup is stripped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -30,13 +31,25 @@ def _plain(obj: Any) -> str:
 
 
 def cli_report(result: Any) -> list[dict[str, Any]]:
+    """What ``pcids design`` prints for a DesignResult (see :func:`printed`)."""
+    from pcids.cli.design import _print
+
+    return printed(lambda console: _print(result, console, relative=bool(result.settings.get("relative", True))))
+
+
+def screen_report(result: Any, show: int) -> list[dict[str, Any]]:
+    """What ``pcids screen --show SHOW`` prints for a ScreenResult (see :func:`printed`)."""
+    from pcids.cli.screen import _print
+
+    return printed(lambda console: _print(result, console, show))
+
+
+def printed(print_to: Callable[[Any], None]) -> list[dict[str, Any]]:
     """Blocks in print order: ``{"text": line}`` or ``{"title", "columns", "rows"}`` for a table."""
     from rich.table import Table
 
-    from pcids.cli.design import _print
-
     keep = _Keep()
-    _print(result, keep, relative=bool(result.settings.get("relative", True)))
+    print_to(keep)
     blocks: list[dict[str, Any]] = []
     for item in keep.items:
         if isinstance(item, Table):
@@ -49,7 +62,7 @@ def cli_report(result: Any) -> list[dict[str, Any]]:
     return blocks
 
 
-def candidates_table(blocks: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The ranked candidates among the blocks: the last table with a composition column."""
-    tables = [b for b in blocks if "columns" in b and "composition" in b["columns"]]
+def candidates_table(blocks: list[dict[str, Any]], key: str = "composition") -> dict[str, Any] | None:
+    """The ranked rows among the blocks: the last table with a ``key`` column (``system`` for a screen)."""
+    tables = [b for b in blocks if "columns" in b and key in b["columns"]]
     return tables[-1] if tables else None

@@ -1,4 +1,4 @@
-// pcids serve: the design and predict views. Plain JS, no dependencies; talks only to this server's /api.
+// pcids serve: the design, screen and predict views. Plain JS, no dependencies; talks only to this server's /api.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -9,6 +9,8 @@ const SYMBOLS = ("H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr 
 let INFO = { elements: [], trained: [], limits: {} };
 let lastDesign = null;   // the last /api/design response
 let lastRows = null;     // the last merged predict + gfa rows
+let lastScreen = null;   // the last /api/screen response
+const UNITS = { G: "GPa", K: "GPa", E: "GPa", nu: "", Tg: "K", Tx: "K", Tl: "K", dTx: "K" };
 
 // ---------------------------------------------------------------- helpers
 function clearErrors(scope) {
@@ -16,12 +18,141 @@ function clearErrors(scope) {
   scope.querySelectorAll(".invalid").forEach((e) => e.classList.remove("invalid"));
 }
 
-function showError(field, message, fallback) {
-  const box = (field && $("err-" + field)) || $(fallback);
+function showError(field, message, fallback, prefix = "") {  // prefix: "" for the design form, "screen-" for the screen's
+  const box = (field && $("err-" + prefix + field)) || $(fallback);
   box.textContent = message;
-  const input = field && ($(field) || $("t-" + field));
+  const input = field && ($(prefix + field) || $(prefix + "t-" + field));
   if (input) input.classList.add("invalid");
-  if (field === "targets") ["G", "K", "E", "nu"].forEach((t) => $("t-" + t).classList.add("invalid"));
+  if (field === "targets") document.querySelectorAll(`#${prefix || "design-"}targets input`).forEach((i) => i.classList.add("invalid"));
+}
+
+function targetNames() {  // the library's moduli targets (GET /api/info), so the form follows it
+  return INFO.targets && INFO.targets.length ? INFO.targets : ["G", "K", "E", "nu"];
+}
+
+function withObjectives() {  // this server's design takes constraints and objectives beyond the moduli
+  return Boolean(INFO.quantities) && supported("at_least");
+}
+
+function designNames() {  // every quantity a design can target or bound: moduli, other properties, then GFA, density, cost
+  if (!withObjectives()) return targetNames();
+  const last = ["Dmax", "p_gfa", "density", "cost"];
+  const names = Object.keys(INFO.quantities);
+  return [...names.filter((n) => !last.includes(n)), ...last.filter((n) => names.includes(n))];
+}
+
+function unitOf(name) {
+  const u = (INFO.quantities || {})[name]?.unit ?? (INFO.properties || {})[name]?.unit;
+  return u === undefined ? UNITS[name] || "" : u;
+}
+
+// One row per quantity: target, at least, at most, maximise/minimise (ids t-, lo-, hi-, opt-NAME).
+function buildObjectives(box) {
+  const table = el("table", { id: "objectives", class: "objectives" });
+  const head = el("tr");
+  ["quantity", "target", "at least", "at most", "optimise"].forEach((h) => head.appendChild(el("th", {}, h)));
+  table.appendChild(el("thead")).appendChild(head);
+  const body = table.appendChild(el("tbody"));
+  for (const n of designNames()) {
+    const tr = el("tr", { "data-name": n });
+    const unit = unitOf(n);
+    tr.appendChild(el("td", { class: "text", title: (INFO.quantities[n] || {}).description || n }, unit ? `${n} (${unit})` : n));
+    for (const [prefix, what] of [["t-", "target"], ["lo-", "at least"], ["hi-", "at most"]]) {
+      const td = tr.appendChild(el("td"));
+      td.appendChild(el("input", { id: prefix + n, type: "text", inputmode: "decimal", size: 6, "aria-label": `${n} ${what}` }));
+    }
+    const select = el("select", { id: "opt-" + n, "aria-label": `${n}: maximise or minimise` });
+    [["", "–"], ["maximize", "maximise"], ["minimize", "minimise"]].forEach(([v, t]) => select.appendChild(el("option", { value: v }, t)));
+    tr.appendChild(el("td")).appendChild(select);
+    body.appendChild(tr);
+  }
+  box.appendChild(table);
+}
+
+function readObjectives(req) {  // at_least, at_most, maximize, minimize from the objectives table (only what is filled)
+  const at_least = {}, at_most = {}, maximize = [], minimize = [];
+  for (const n of designNames()) {
+    const lo = numberOrText($("lo-" + n).value), hi = numberOrText($("hi-" + n).value), opt = $("opt-" + n).value;
+    if (lo !== null) at_least[n] = lo;
+    if (hi !== null) at_most[n] = hi;
+    if (opt === "maximize") maximize.push(n);
+    if (opt === "minimize") minimize.push(n);
+  }
+  if (Object.keys(at_least).length) req.at_least = at_least;
+  if (Object.keys(at_most).length) req.at_most = at_most;
+  if (maximize.length) req.maximize = maximize;
+  if (minimize.length) req.minimize = minimize;
+}
+
+function buildTargets(boxId, prefix, names = targetNames()) {
+  const box = $(boxId);
+  box.innerHTML = "";
+  if (prefix === "" && withObjectives()) {
+    buildObjectives(box);
+    return;
+  }
+  for (const t of names) {
+    const label = el("label", { title: UNITS[t] ? `target ${t} (${UNITS[t]})` : `target ${t}` }, `${t} `);
+    label.appendChild(el("input", { id: `${prefix}t-${t}`, name: t, type: "text", inputmode: "decimal", size: 6 }));
+    if (UNITS[t]) label.appendChild(el("span", { class: "hint" }, ` ${UNITS[t]}`));
+    box.appendChild(label);
+  }
+}
+
+function readTargets(prefix) {
+  const out = {};
+  for (const t of prefix === "" ? designNames() : targetNames()) {
+    const v = numberOrText($(`${prefix}t-${t}`).value);
+    if (v !== null) out[t] = v;
+  }
+  return out;
+}
+
+// A search form: POST its request, a progress indication while it runs (cancel aborts it), the
+// answer rendered, or the server's message next to the field it names. ids: {form, run, cancel,
+// progress, text, error (the form-wide message)}; prefix: the form's field ids' prefix.
+function searchForm(ids, prefix, url, request, render, verb) {
+  let controller = null, ticker = null;
+  function busy(on) {
+    $(ids.run).disabled = on;
+    $(ids.cancel).hidden = !on;
+    $(ids.progress).hidden = !on;
+    clearInterval(ticker);
+    if (!on) return;
+    const t0 = performance.now();
+    let load = "", polls = 0;
+    const tick = () => {
+      $(ids.text).textContent = `${verb}… ${((performance.now() - t0) / 1000).toFixed(1)} s${load}`;
+      if (++polls % 5 === 0) {  // once a second: how busy the server is
+        fetch("/api/health").then((r) => r.json()).then((h) => {
+          const s = h.searches;
+          load = ` · server: ${s.running} of ${s.max_concurrent} search slots busy${s.waiting ? `, ${s.waiting} waiting` : ""}`;
+        }).catch(() => {});
+      }
+    };
+    tick();
+    ticker = setInterval(tick, 200);
+  }
+  $(ids.cancel).addEventListener("click", () => { if (controller) controller.abort(); });
+  $(ids.form).addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clearErrors($(ids.form));
+    controller = new AbortController();
+    busy(true);
+    try {
+      const { ok, status, data } = await postJSON(url, request(), controller.signal);
+      if (!ok) {
+        showError(data.field, data.detail || `error ${status}`, ids.error, prefix);
+        return;
+      }
+      render(data);
+    } catch (err) {
+      $(ids.error).textContent = err.name === "AbortError" ? "cancelled" : `cannot reach the server: ${err.message}`;
+    } finally {
+      busy(false);
+      controller = null;
+    }
+  });
 }
 
 async function postJSON(url, body, signal) {
@@ -71,8 +202,8 @@ function position(z) {  // [row, column] of element z (1-based) in the 18-column
   return [7, z - 100];
 }
 
-function buildPeriodicTable() {
-  const box = $("ptable");
+function buildPeriodicTable(boxId, inputId, parse, onChange) {
+  const box = $(boxId);
   box.innerHTML = "";
   const withData = new Set(INFO.elements), trained = new Set(INFO.trained);
   SYMBOLS.forEach((sym, i) => {
@@ -80,29 +211,27 @@ function buildPeriodicTable() {
     const b = el("button", { type: "button", "data-symbol": sym, style: `grid-row:${row};grid-column:${col}` }, sym);
     b.className = trained.has(sym) ? "trained" : withData.has(sym) ? "" : "nodata";
     b.title = trained.has(sym) ? `${sym}: in the training data` : withData.has(sym) ? `${sym}: property data, not in the training data` : `${sym}: no property data`;
-    b.addEventListener("click", () => togglePicked(sym));
+    b.addEventListener("click", () => {
+      const list = parse($(inputId).value).filter((s) => SYMBOLS.includes(s));  // picking replaces a named palette
+      const i = list.indexOf(sym);
+      if (i >= 0) list.splice(i, 1); else list.push(sym);
+      $(inputId).value = list.join(" ");
+      sync();
+      onChange();
+    });
     box.appendChild(b);
   });
   box.appendChild(el("div", { class: "gap", style: "grid-row:8" }));
-  syncPicker();
-}
-
-function togglePicked(sym) {
-  const list = parseElements($("elements").value);
-  const i = list.indexOf(sym);
-  if (i >= 0) list.splice(i, 1); else list.push(sym);
-  $("elements").value = list.join(" ");
-  syncPicker();
-  syncBounds();
-}
-
-function syncPicker() {
-  const picked = new Set(parseElements($("elements").value));
-  $("ptable").querySelectorAll("button").forEach((b) => b.classList.toggle("picked", picked.has(b.dataset.symbol)));
+  const sync = () => {
+    const picked = new Set(parse($(inputId).value));
+    box.querySelectorAll("button").forEach((b) => b.classList.toggle("picked", picked.has(b.dataset.symbol)));
+  };
+  $(inputId).addEventListener("input", () => { sync(); onChange(); });
+  sync();
 }
 
 $("pt-toggle").addEventListener("click", () => { $("ptable").hidden = !$("ptable").hidden; });
-$("elements").addEventListener("input", () => { syncPicker(); syncBounds(); });
+$("screen-pt-toggle").addEventListener("click", () => { $("screen-ptable").hidden = !$("screen-ptable").hidden; });
 
 // ---------------------------------------------------------------- bounds table
 function syncBounds() {
@@ -138,7 +267,7 @@ function supported(option) {  // an option this server's pcids takes (all, if /a
 
 function applyDefaults() {  // the library's defaults and choices, so the page never carries its own copy
   const opts = INFO.design_options || {};
-  for (const key of ["tolerance", "top_k", "E", "h", "min_distance", "gfa_threshold_mm"]) {
+  for (const key of ["tolerance", "top_k", "E", "h", "min_distance", "gfa_threshold_mm", "confidence"]) {
     if (opts[key] !== undefined && opts[key] !== null) $(key).value = opts[key];
   }
   for (const key of ["prefer", "strategy"]) {
@@ -153,15 +282,12 @@ function applyDefaults() {  // the library's defaults and choices, so the page n
 }
 
 function designRequest() {
-  const req = { elements: parseElements($("elements").value), targets: {} };
-  for (const t of ["G", "K", "E", "nu"]) {
-    const v = numberOrText($("t-" + t).value);
-    if (v !== null) req.targets[t] = v;
-  }
-  for (const key of ["tolerance", "top_k", "E", "h", "min_distance"]) {
+  const req = { elements: parseElements($("elements").value), targets: readTargets("") };
+  for (const key of ["tolerance", "top_k", "E", "h", "min_distance", "confidence"]) {
     const v = numberOrText($(key).value);
     if (v !== null && supported(key)) req[key] = v;
   }
+  if (withObjectives()) readObjectives(req);
   req.gfa_threshold_mm = $("gfa-on").checked ? numberOrText($("gfa_threshold_mm").value) : null;
   for (const key of ["prefer", "strategy"]) {
     if (supported(key) && $(key).value) req[key] = $(key).value;
@@ -178,82 +304,51 @@ function designRequest() {
 }
 
 // ---------------------------------------------------------------- design
-let controller = null, ticker = null;
+searchForm({ form: "design-form", run: "run", cancel: "cancel", progress: "progress", text: "progress-text", error: "err-form" }, "",
+  "/api/design", designRequest, (data) => { lastDesign = data; renderDesign(data); }, "searching");
 
-function busy(on) {
-  $("run").disabled = on;
-  $("cancel").hidden = !on;
-  $("progress").hidden = !on;
-  clearInterval(ticker);
-  if (on) {
-    const t0 = performance.now();
-    let load = "", polls = 0;
-    const tick = () => {
-      $("progress-text").textContent = `searching… ${((performance.now() - t0) / 1000).toFixed(1)} s${load}`;
-      if (++polls % 5 === 0) {  // once a second: how busy the server is
-        fetch("/api/health").then((r) => r.json()).then((h) => {
-          const s = h.searches;
-          load = ` · server: ${s.running} of ${s.max_concurrent} search slots busy${s.waiting ? `, ${s.waiting} waiting` : ""}`;
-        }).catch(() => {});
-      }
-    };
-    tick();
-    ticker = setInterval(tick, 200);
-  }
+function renderWarnings(box, warnings) {
+  box.innerHTML = "";
+  warnings.forEach((w) => box.appendChild(el("li", {}, "warning: " + w)));
 }
 
-$("cancel").addEventListener("click", () => { if (controller) controller.abort(); });
-
-$("design-form").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const form = $("design-form");
-  clearErrors(form);
-  const req = designRequest();
-  controller = new AbortController();
-  busy(true);
-  try {
-    const { ok, status, data } = await postJSON("/api/design", req, controller.signal);
-    if (!ok) {
-      showError(data.field, data.detail || `error ${status}`, "err-form");
-      return;
-    }
-    lastDesign = data;
-    renderDesign(data);
-  } catch (err) {
-    $("err-form").textContent = err.name === "AbortError" ? "cancelled" : `cannot reach the server: ${err.message}`;
-  } finally {
-    busy(false);
-    controller = null;
-  }
-});
-
-function renderDesign(data) {
-  $("design-result").hidden = false;
-  const warn = $("result-warnings");
-  warn.innerHTML = "";
-  data.warnings.forEach((w) => warn.appendChild(el("li", {}, "warning: " + w)));
-  const report = $("report");
-  report.innerHTML = "";
+// What the CLI printed (report blocks) into box: tables sortable, the main one (the last with a `key`
+// column, as the server's candidates_table) given `mainId` and `decorate`; the first line is the verdict.
+function renderReport(box, report, { key, mainId, messageId, messageClass, decorate }) {
+  box.innerHTML = "";
   let first = true;
-  const main = data.report.reduce((m, b, i) => (b.columns && b.columns.includes("composition") ? i : m), -1);  // as the server's candidates_table
-  data.report.forEach((block, i) => {
+  const main = report.reduce((m, b, i) => (b.columns && b.columns.includes(key) ? i : m), -1);
+  report.forEach((block, i) => {
     if (block.columns) {
       const wrap = el("div", { class: "table-wrap" });
       if (block.title) wrap.appendChild(el("h3", {}, block.title));
       const table = el("table", { class: "data" });
       table.append(el("thead"), el("tbody"));
-      if (i === main) table.id = "candidates";
+      if (i === main) table.id = mainId;
       wrap.appendChild(table);
-      report.appendChild(wrap);
-      renderSortable(table, block.columns, block.rows);
-    } else if (first) {  // the verdict
-      report.appendChild(el("p", { id: "result-message", class: "message " + (data.success ? "ok" : "partial") }, block.text));
+      box.appendChild(wrap);
+      renderSortable(table, block.columns, block.rows, i === main ? decorate : null);
+    } else if (first) {
+      box.appendChild(el("p", { id: messageId, class: "message " + messageClass }, block.text));
       first = false;
     } else {
-      report.appendChild(el("p", { class: "hint cli" }, block.text));
+      box.appendChild(el("p", { class: "hint cli" }, block.text));
     }
   });
+}
+
+function renderDesign(data) {
+  $("design-result").hidden = false;
+  renderWarnings($("result-warnings"), data.warnings);
+  renderReport($("report"), data.report, {
+    key: "composition", mainId: "candidates", messageId: "result-message", messageClass: data.success ? "ok" : "partial",
+    decorate: (r, k) => {
+      r.addEventListener("mouseenter", () => highlight(k));
+      r.addEventListener("mouseleave", () => highlight(null));
+    },
+  });
   drawBand(data);
+  drawPareto(data);
 }
 
 function sortKey(text) {  // the leading number of a cell ("36.6±2.5", "1.83%", "#3"), else its text
@@ -268,7 +363,7 @@ function compareKeys(x, y) {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-function renderSortable(table, columns, rows) {
+function renderSortable(table, columns, rows, decorate = null) {  // decorate(tr, i): extra behaviour per row
   const head = table.querySelector("thead"), body = table.querySelector("tbody");
   head.innerHTML = ""; body.innerHTML = "";
   const keys = rows.map((r) => r.map(sortKey));
@@ -290,10 +385,7 @@ function renderSortable(table, columns, rows) {
         if (columns[j] === "ok") td.classList.add(cell === "yes" ? "ok-yes" : cell === "no" ? "ok-no" : "ok-gfa");
         r.appendChild(td);
       });
-      if (table.id === "candidates") {
-        r.addEventListener("mouseenter", () => highlight(i));
-        r.addEventListener("mouseleave", () => highlight(null));
-      }
+      if (decorate) decorate(r, i);
       body.appendChild(r);
     }
     head.querySelectorAll("th").forEach((th, j) => {
@@ -363,6 +455,71 @@ function drawBand(data) {
   box.appendChild(s);
 }
 
+// ---------------------------------------------------------------- the Pareto figure (SVG scatter of the first two objectives)
+const OBJ_LABEL = { p_target: "P(targets met)", error: "error to the targets", p_gfa: "P(Dmax ≥ 2 mm)", dmax_mm: "Dmax (mm)", cost: "cost (USD/kg)", density: "density (g/cm³)" };
+
+function niceTicks(lo, hi, n = 5) {
+  const span = hi - lo || Math.abs(hi) || 1;
+  const step = Math.pow(10, Math.floor(Math.log10(span / n)));
+  const k = [1, 2, 5, 10].find((m) => span / (m * step) <= n) * step;
+  const out = [];
+  for (let v = Math.ceil(lo / k) * k; v <= hi + 1e-9 * span; v += k) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+function drawPareto(data) {
+  const box = $("pareto"), objectives = (data.settings && data.settings.pareto_objectives) || [];
+  box.innerHTML = "";
+  $("pareto-box").hidden = objectives.length < 2;
+  if (objectives.length < 2) return;
+  const [[cx, sx], [cy, sy]] = objectives;
+  const pool = data.explored.filter((r) => typeof r[cx] === "number" && typeof r[cy] === "number");
+  const picks = data.candidates.filter((r) => typeof r[cx] === "number" && typeof r[cy] === "number");
+  const all = [...pool, ...picks];
+  const W = 680, H = 420, L = 70, R = 20, T = 20, B = 70;
+  const ext = (c) => { const v = all.map((r) => r[c]); const lo = Math.min(...v), hi = Math.max(...v), pad = (hi - lo) * 0.05 || Math.abs(hi) * 0.05 || 1; return [lo - pad, hi + pad]; };
+  const [x0, x1] = ext(cx), [y0, y1] = ext(cy);
+  const x = (v) => L + ((v - x0) / (x1 - x0)) * (W - L - R), y = (v) => T + (1 - (v - y0) / (y1 - y0)) * (H - T - B);
+  const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: "img", "aria-label": "Pareto set" });
+  for (const v of niceTicks(x0, x1)) {
+    s.appendChild(svg("line", { x1: x(v), x2: x(v), y1: T, y2: H - B, stroke: "#eef0f3" }));
+    s.appendChild(svg("text", { x: x(v), y: H - B + 16, "text-anchor": "middle", "font-size": 11, fill: "#5b6473" }, String(v)));
+  }
+  for (const v of niceTicks(y0, y1)) {
+    s.appendChild(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: "#eef0f3" }));
+    s.appendChild(svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", "font-size": 11, fill: "#5b6473" }, String(v)));
+  }
+  const better = (sense) => (sense === "min" ? "lower" : "higher") + " is better";
+  s.appendChild(svg("text", { x: L + (W - L - R) / 2, y: H - B + 36, "text-anchor": "middle", "font-size": 12 }, `${OBJ_LABEL[cx] || cx} (${better(sx)})`));
+  s.appendChild(svg("text", { x: 16, y: T + (H - T - B) / 2, transform: `rotate(-90 16 ${T + (H - T - B) / 2})`, "text-anchor": "middle", "font-size": 12 }, `${OBJ_LABEL[cy] || cy} (${better(sy)})`));
+  const status = picks.length ? picks[0].status : null;
+  for (const r of pool) {
+    const same = r.status === status;
+    s.appendChild(svg("circle", { cx: x(r[cx]).toFixed(1), cy: y(r[cy]).toFixed(1), r: 2.2, fill: same ? "#8fb3e8" : "#d3d7dd", class: "pool" }));
+  }
+  const front = pool.filter((r) => r.pareto && r.status === status).sort((a, b) => a[cx] - b[cx]);
+  if (objectives.length === 2 && front.length > 1) {  // a 2-D front is a staircase
+    s.appendChild(svg("path", { d: front.map((r, i) => `${i ? "H" + x(r[cx]).toFixed(1) + " V" : "M" + x(r[cx]).toFixed(1) + ","}${y(r[cy]).toFixed(1)}`).join(" "), fill: "none", stroke: "#c0392b", "stroke-width": 1 }));
+  }
+  for (const r of front) s.appendChild(svg("circle", { cx: x(r[cx]).toFixed(1), cy: y(r[cy]).toFixed(1), r: 4.5, fill: "none", stroke: "#c0392b", "stroke-width": 1.2, class: "front" }));
+  for (const r of picks) {
+    const px = x(r[cx]), py = y(r[cy]);
+    const g = svg("g", { class: "pick", "data-rank": r.rank });
+    g.appendChild(svg("path", { d: `M${px - 4},${py - 4} L${px + 4},${py + 4} M${px - 4},${py + 4} L${px + 4},${py - 4}`, stroke: "#111", "stroke-width": 1.6 }));
+    g.appendChild(svg("text", { x: px + 6, y: py - 5, "font-size": 11 }, `#${r.rank}`));
+    g.appendChild(svg("title", {}, `#${r.rank} ${r.composition}: ${cx} ${r[cx].toPrecision(3)}, ${cy} ${r[cy].toPrecision(3)}`));
+    s.appendChild(g);
+  }
+  const legend = [["#8fb3e8", "explored, same status as #1"], ["#d3d7dd", "other status"], ["#c0392b", "Pareto set (ringed)"], ["#111", "returned (×, by rank)"]];
+  legend.forEach(([colour, label], k) => {
+    const lx = L + k * 150, ly = H - 10;
+    s.appendChild(svg("circle", { cx: lx, cy: ly - 4, r: 4, fill: colour }));
+    s.appendChild(svg("text", { x: lx + 9, y: ly, "font-size": 11 }, label));
+  });
+  box.appendChild(s);
+  $("pareto-note").textContent = objectives.length > 2 ? `${objectives.length - 2} more objective(s) not drawn: ${objectives.slice(2).map(([c, s2]) => `${s2} ${c}`).join(", ")}` : "";
+}
+
 function highlight(i) {
   $("figure").querySelectorAll("path.pick").forEach((p) => {
     const on = i === null || Number(p.dataset.index) === i;
@@ -379,9 +536,89 @@ $("dl-json").addEventListener("click", () => {
   download(`pcids-design-${elements.join("-")}.json`, JSON.stringify({ elements, targets, success, message, settings, candidates, trace }, null, 2), "application/json");
 });
 
+// ---------------------------------------------------------------- screen view
+function parsePalette(text) {  // symbols, or one named palette such as glass-formers:8 (no dash splitting)
+  return text.split(/[\s,;]+/).map((s) => s.trim()).filter(Boolean);
+}
+
+function sizesText(sizes) {  // [3, 4, 5] -> "3-5", as the CLI's --sizes
+  if (!Array.isArray(sizes)) return sizes === null || sizes === undefined ? "" : String(sizes);
+  const run = sizes.every((v, i) => i === 0 || v === sizes[i - 1] + 1);
+  return run && sizes.length > 1 ? `${sizes[0]}-${sizes[sizes.length - 1]}` : sizes.join(",");
+}
+
+function screenRequest() {
+  const tokens = parsePalette($("screen-palette").value);
+  const req = { palette: tokens.length === 1 && !SYMBOLS.includes(tokens[0]) ? tokens[0] : tokens, targets: readTargets("screen-") };
+  const sizes = $("screen-sizes").value.trim();
+  if (sizes) req.sizes = /^\d+$/.test(sizes) ? Number(sizes) : sizes;
+  for (const key of ["tolerance", "step", "top", "show"]) {
+    const v = numberOrText($("screen-" + key).value);
+    if (v !== null) req[key] = v;
+  }
+  req.gfa_threshold_mm = $("screen-gfa-on").checked ? numberOrText($("screen-gfa_threshold_mm").value) : null;
+  return req;
+}
+
+searchForm({ form: "screen-form", run: "screen-run", cancel: "screen-cancel", progress: "screen-progress", text: "screen-progress-text", error: "err-screen-form" },
+  "screen-", "/api/screen", screenRequest, (data) => { lastScreen = data; renderScreen(data); }, "screening");
+
+function renderScreen(data) {
+  $("screen-result").hidden = false;
+  renderWarnings($("screen-warnings"), data.warnings);
+  renderReport($("screen-report"), data.report, {
+    key: "system", mainId: "systems", messageId: "screen-message", messageClass: "ok",
+    decorate: (r, k) => {
+      const system = data.systems[k].system;
+      r.classList.add("link");
+      r.title = `design ${system} for these targets`;
+      r.addEventListener("click", () => designSystem(system.split("-")));
+    },
+  });
+}
+
+function designSystem(elements) {  // a screened system into the design form, with the screen's targets
+  $("elements").value = elements.join(" ");
+  $("elements").dispatchEvent(new Event("input"));
+  for (const t of targetNames()) $("t-" + t).value = $("screen-t-" + t).value;
+  $("tab-design").click();
+  $("elements").focus();
+}
+
+$("dl-screen-csv").addEventListener("click", () => {
+  if (lastScreen) download("pcids-screen-systems.csv", lastScreen.csv, "text/csv");
+});
+$("dl-screen-json").addEventListener("click", () => {
+  if (!lastScreen) return;
+  const { settings, stats, systems } = lastScreen;
+  download("pcids-screen.json", JSON.stringify({ settings, stats, systems }, null, 2), "application/json");
+});
+
+function applyScreenDefaults() {
+  const opts = INFO.screen_options || {};
+  for (const key of ["tolerance", "step", "top", "gfa_threshold_mm"]) {
+    if (opts[key] !== undefined && opts[key] !== null) $("screen-" + key).value = opts[key];
+  }
+  $("screen-sizes").value = sizesText(opts.sizes);
+  const L = INFO.limits || {};
+  if (L.max_palette) {
+    $("screen-limits").textContent = `This server screens at most ${L.max_palette} palette elements, ${L.max_systems.toLocaleString("en")} systems and ` +
+      `${L.max_screen_points.toLocaleString("en")} coarse compositions per request, refines at most ${L.max_refined}, and stops a screen after ${L.time_limit_s} s.`;
+  }
+  $("tab-screen").hidden = !INFO.screen_options;  // a server without the screen
+}
+
 // ---------------------------------------------------------------- predict view
-const PRED_COLUMNS = ["formula", "G (GPa)", "K (GPa)", "E (GPa)", "nu", "P(Dmax ≥ 2 mm)", "bulk glass?", "Dmax (mm)", "~68 % range (mm)", "Dmax if glass (mm)", "in domain"];
+const GFA_COLUMNS = ["P(Dmax ≥ 2 mm)", "bulk glass?", "Dmax (mm)", "~68 % range (mm)", "Dmax if glass (mm)", "in domain"];
+const GFA_KEYS = ["p_bulk_glass", "bulk_glass", "dmax_mm", "dmax_low", "dmax_high", "dmax_if_glass_mm", "threshold_mm"];
 const pm = (v, s, d) => (v === null || v === undefined ? "-" : `${v.toFixed(d)} ± ${s.toFixed(d)}`);
+const DECIMALS = { GPa: 1, K: 0 };  // unitless ratios: 3
+
+function propertyNames(rows) {  // the properties /api/predict answered, in the library's order (GET /api/info)
+  const order = Object.keys(INFO.properties || {}).concat(["G", "K", "E", "nu"]);
+  return [...new Set(order)].filter((n) => rows.some((r) => r.ok && typeof r[n] === "number"));
+}
+
 
 $("predict-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
@@ -409,8 +646,13 @@ $("predict-form").addEventListener("submit", async (ev) => {
 
 function mergeRows(p, g) {
   const out = { formula: p.input, canonical: p.formula, ok: p.ok && g.ok, error: p.error || g.error || null, warnings: [...new Set([...(p.warnings || []), ...(g.warnings || [])])] };
-  if (p.ok) Object.assign(out, { G: p.G, G_std: p.G_std, K: p.K, K_std: p.K_std, E: p.E, E_std: p.E_std, nu: p.nu, nu_std: p.nu_std, in_domain: p.in_domain });
-  if (g.ok) Object.assign(out, { p_bulk_glass: g.p_bulk_glass, bulk_glass: g.bulk_glass, dmax_mm: g.dmax_mm, dmax_low: g.dmax_low, dmax_high: g.dmax_high, dmax_if_glass_mm: g.dmax_if_glass_mm, gfa_in_domain: g.in_domain, threshold_mm: g.threshold_mm });
+  if (p.ok) {  // every property with its sigma, and in_domain
+    for (const [k, v] of Object.entries(p)) if (typeof v === "number" || k === "in_domain") out[k] = v;
+  }
+  if (g.ok) {
+    GFA_KEYS.forEach((k) => { out[k] = g[k]; });
+    out.gfa_in_domain = g.in_domain;
+  }
   return out;
 }
 
@@ -421,16 +663,18 @@ function renderPredictions(rows) {
   const table = $("predictions");
   const head = table.querySelector("thead"), body = table.querySelector("tbody");
   head.innerHTML = ""; body.innerHTML = "";
+  const names = propertyNames(rows);
+  const columns = ["formula", ...names.map((n) => (unitOf(n) ? `${n} (${unitOf(n)})` : n)), ...GFA_COLUMNS];
   const tr = el("tr");
-  PRED_COLUMNS.forEach((c, j) => tr.appendChild(el("th", { class: j === 0 ? "text" : "" }, c)));
+  columns.forEach((c, j) => tr.appendChild(el("th", { class: j === 0 ? "text" : "" }, c)));
   head.appendChild(tr);
   for (const r of rows) {
     const row = el("tr", { class: r.ok ? "" : "bad" });
     row.appendChild(el("td", { class: "text" }, r.formula));
     if (!r.ok) {
-      row.appendChild(el("td", { class: "err", colspan: PRED_COLUMNS.length - 1 }, r.error));
+      row.appendChild(el("td", { class: "err", colspan: columns.length - 1 }, r.error));
     } else {
-      [pm(r.G, r.G_std, 1), pm(r.K, r.K_std, 1), pm(r.E, r.E_std, 1), pm(r.nu, r.nu_std, 3),
+      [...names.map((n) => pm(r[n], r[n + "_std"], DECIMALS[unitOf(n)] ?? 3)),
         r.p_bulk_glass.toFixed(2), r.bulk_glass ? "yes" : "no", r.dmax_mm.toPrecision(2),
         `${r.dmax_low.toPrecision(2)} - ${r.dmax_high.toPrecision(2)}`,
         r.dmax_if_glass_mm === undefined || r.dmax_if_glass_mm === null ? "-" : r.dmax_if_glass_mm.toPrecision(2),
@@ -450,7 +694,7 @@ function csvCell(v) {
 
 $("dl-pred-csv").addEventListener("click", () => {
   if (!lastRows) return;
-  const keys = ["formula", "ok", "G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std", "in_domain", "p_bulk_glass", "bulk_glass", "dmax_mm", "dmax_low", "dmax_high", "dmax_if_glass_mm", "gfa_in_domain", "threshold_mm", "error"];
+  const keys = ["formula", "ok", ...propertyNames(lastRows).flatMap((n) => [n, n + "_std"]), "in_domain", ...GFA_KEYS, "gfa_in_domain", "error"];
   const lines = [keys.join(","), ...lastRows.map((r) => keys.map((k) => csvCell(r[k])).join(","))];
   download("pcids-predictions.csv", lines.join("\n") + "\n", "text/csv");
 });
@@ -462,7 +706,11 @@ $("dl-pred-csv").addEventListener("click", () => {
     INFO = await r.json();
     $("version").textContent = `pcids ${INFO.version}`;
   } catch (_) { /* the picker still works, without the data shading */ }
+  buildTargets("design-targets", "");
+  buildTargets("screen-targets", "screen-");
   applyDefaults();
-  buildPeriodicTable();
+  applyScreenDefaults();
+  buildPeriodicTable("ptable", "elements", parseElements, syncBounds);
+  buildPeriodicTable("screen-ptable", "screen-palette", parsePalette, () => {});
   syncBounds();
 })();
