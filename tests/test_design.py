@@ -231,8 +231,9 @@ def test_design_end_to_end_and_deterministic(tmp_path):
     for n, j in enumerate(chosen[1:], start=1):
         far = np.all([np.abs(A - A[i]).sum(axis=1) >= d - 1e-9 for i in chosen[:n]], axis=0)
         far[chosen[:n]] = False
-        best_by = {int(np.flatnonzero(far)[0]), int(ex.index[far][np.argmax(ex.loc[far, "score_free"].to_numpy())])}
-        assert j in best_by
+        free = ex.loc[far, "score_free"].to_numpy()
+        best_free = set(ex.index[far][free >= free.max() - 1e-9 * (1 + abs(free.max()))].tolist())  # near-ties either way
+        assert j == int(np.flatnonzero(far)[0]) or j in best_free
     # Diverse: every pair of the top 8 at least the default 10 at.% apart (the band is wide here).
     assert d == 10.0 and _pairwise_l1(df, els).min() >= 10.0 - 1e-9
     # The search never ends worse than the predictor it could have returned.
