@@ -100,12 +100,18 @@ def glass_reference(glass_data: pd.DataFrame, elements: Sequence[str]) -> tuple[
     if "gfa_class" in data.columns:
         data = data[data["gfa_class"].fillna("") != "crystalline"]
     A, out = amounts(data, elements)
+    return reference_from_amounts(A, out, data["formula"].to_numpy())
+
+
+def reference_from_amounts(A: np.ndarray, out: np.ndarray, formulas: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """:func:`glass_reference` from the alloys' at.% in the design's elements (n, m) and in others (n,):
+    the arrays a screen keeps per process, so it skips the frame per system."""
     inside = A.sum(axis=1)
     share = inside / np.maximum(inside + out, 1e-12)
     keep = ((A > 0).sum(axis=1) >= 2) & (share >= MIN_SHARE)
     R = 100.0 * A[keep] / inside[keep, None]
     w = share[keep] ** SHARE_POWER
-    forms = data["formula"].to_numpy()[keep].tolist()
+    forms = np.asarray(formulas)[keep].tolist()
     # the same composition from two tables counts once
     key = np.round(R, 6)
     _, first = np.unique(key, axis=0, return_index=True)

@@ -70,30 +70,28 @@ def models(with_gfa: bool) -> tuple[Any, Any]:
 
 
 @lru_cache(maxsize=None)
-def _glass_index() -> tuple[pd.DataFrame, np.ndarray, dict[str, int]]:
-    """design's known glass formers, with which elements each holds (once per process)."""
+def _glass_index() -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+    """design's known glass formers (crystalline rows dropped, as ``glass_reference`` drops them) as
+    arrays, once per process: at.% per element (n, e), at.% in all (n,), formulas, column of each element."""
     from pcids.design.known import default_glass_data
 
     data = default_glass_data()
+    data = data[data["gfa_class"].fillna("") != "crystalline"]
     els = list(data.attrs["elements"])
-    return data, data[els].to_numpy(dtype=float) > 0, {e: j for j, e in enumerate(els)}
+    M = data[els].to_numpy(dtype=float)
+    return M, M.sum(axis=1), data["formula"].to_numpy(), {e: j for j, e in enumerate(els)}
 
 
 def plausibility(system: Sequence[str]) -> Callable[[np.ndarray], np.ndarray]:
-    """design's plausibility of a system's compositions (at.% rows -> log density). Only the glass formers
-    holding two or more of its elements are handed to ``glass_reference``, which drops the others anyway."""
-    from pcids.design.known import glass_reference
+    """design's plausibility of a system's compositions (at.% rows -> log density), from the same
+    reference ``glass_reference`` gives, built from arrays: a screen builds one per system."""
+    from pcids.design.known import reference_from_amounts
     from pcids.design.ranking import Plausibility
 
-    data, present, col = _glass_index()
-    idx = [col[e] for e in system if e in col]
-    rows = np.flatnonzero(present[:, idx].sum(axis=1) >= 2) if idx else np.empty(0, dtype=np.int64)
-    if len(rows) == 0:
-        R = np.empty((0, len(system)))
-    else:
-        sub = data.iloc[rows]
-        sub.attrs = data.attrs
-        R, w, _ = glass_reference(sub, list(system))
+    M, total, formulas, col = _glass_index()
+    A = np.column_stack([M[:, col[e]] if e in col else np.zeros(len(M)) for e in system])
+    rows = np.flatnonzero((A > 0).sum(axis=1) >= 2)  # the only rows glass_reference can keep
+    R, w, _ = reference_from_amounts(A[rows], np.maximum(total[rows] - A[rows].sum(axis=1), 0.0), formulas[rows])
     if len(R) == 0:
         floor = ranking.no_reference_log_density()
         return lambda A: np.full(len(A), floor)
