@@ -97,6 +97,46 @@ def test_coarse_scores_equal_the_models_on_every_lattice_point():
                                    [pred["G"].iloc[best[0]], pred["K"].iloc[best[0]], ld[best[0]], p[best[0]]], rtol=1e-4)
 
 
+def dominated_by_any(F):
+    """Brute force: row i is dominated when some row is no worse everywhere and better somewhere (minimised)."""
+    le = (F[None, :, :] <= F[:, None, :]).all(axis=2)
+    lt = (F[None, :, :] < F[:, None, :]).any(axis=2)
+    return (le & lt).any(axis=1)
+
+
+def test_objectives_put_each_status_groups_pareto_set_first():
+    """With --minimize cost, every lattice point is scored (no pruning), and a system's order is design's:
+    status, then the non-dominated points of (P(targets), cost) in that status group, then the rest, by score."""
+    els = ("Zr", "Cu", "Al")
+    part = score_batch(0, [els], Spec(TARGETS, keep=171, minimize=("cost",)))
+    assert len(part) == 171 and part["n_gfa_scored"].iloc[0] == 171
+    codes = ranking.status_code(part["status"])
+    assert (np.diff(codes) >= 0).all()
+    for c in np.unique(codes):
+        g = part[codes == c]
+        F = np.column_stack([-g["p_target"].to_numpy(float), g["cost"].to_numpy(float)])
+        assert (g["pareto"].to_numpy() == ~dominated_by_any(F)).all()
+        assert g["pareto"].iloc[: int(g["pareto"].sum())].all()  # the front leads its group
+        for _, side in g.groupby("pareto"):
+            assert (np.diff(side["score"].to_numpy(float)) <= 1e-12).all()
+    plain = score_batch(0, [els], Spec(TARGETS, keep=171))
+    assert set(plain["composition"]) == set(part["composition"])  # the same points, in another order
+    assert not part["composition"].equals(plain["composition"])
+
+
+def test_systems_pareto_set_leads_the_screen(client):
+    res = screen(PALETTE, client=client, sizes="3", targets=TARGETS, minimize=["cost"], top=0, batch_points=1000)
+    s = res.systems
+    codes = ranking.status_code(s["status"])
+    assert (np.diff(codes) >= 0).all() and s["pareto"].any()
+    for c in np.unique(codes):
+        g = s[codes == c]
+        F = np.column_stack([-g["p_target"].to_numpy(float), g["cost"].to_numpy(float)])
+        assert (g["pareto"].to_numpy() == ~dominated_by_any(F)).all()
+        assert g["pareto"].iloc[: int(g["pareto"].sum())].all()
+    assert res.settings["spec"]["minimize"] == ["cost"]
+
+
 @pytest.mark.parametrize("at_least", [{}, {"Dmax": 4.0}], ids=["targets", "with a constraint"])
 def test_coarse_ranking_is_designs_on_the_same_lattice(at_least):
     """design on the screen's 5 at.% lattice (every element >= 5): its pool (the points within tolerance,
@@ -180,8 +220,10 @@ def test_bad_requests_get_specific_messages(tmp_path):
         screen(PALETTE, targets={})
     with pytest.raises(pcids.errors.DesignError, match="unknown constraint 'Hv'"):
         screen(PALETTE, targets=TARGETS, at_least={"Hv": 500})
-    with pytest.raises(ScreenError, match="--maximize/--minimize trade objectives off on a Pareto set"):
-        screen(PALETTE, targets=TARGETS, minimize=["cost"])
+    with pytest.raises(pcids.errors.DesignError, match="cost is both maximised and minimised|both"):
+        screen(PALETTE, targets=TARGETS, minimize=["cost"], maximize=["cost"])
+    with pytest.raises(pcids.errors.DesignError, match="unknown objective 'Hv'"):
+        screen(PALETTE, targets=TARGETS, maximize=["Hv"])
     (tmp_path / "old.txt").write_text("mine")
     with pytest.raises(ScreenError, match="exists and is not empty; pass --resume .* or --force"):
         screen(PALETTE, targets=TARGETS, out=tmp_path)
@@ -310,8 +352,10 @@ def test_cli_runs_on_an_existing_scheduler(client, baseline, tmp_path):
     assert (s["constraints_pass"] == (s["p_constraints"] >= 0.5)).all() and s["p_constraints"].between(0, 1).all()
     assert s.loc[s["status"] == STATUS[0], "constraints_pass"].all()  # ok means the constraint is met too
     assert s.loc[~s["constraints_pass"], "status"].isin([STATUS_CONSTRAINTS, *STATUS[1:]]).all()
-    mx = CliRunner().invoke(pcids.cli.app, [*args[:9], "--maximize", "p_gfa"])
-    assert mx.exit_code == 1 and mx.output.startswith("Error: --maximize/--minimize")
+    mx = CliRunner().invoke(pcids.cli.app, [*args[:-3], "--minimize", "cost", "--top", "0", "--out", str(tmp_path / "m"), "-q"], env={"COLUMNS": "200"})
+    assert mx.exit_code == 0, mx.output
+    m = pd.read_csv(tmp_path / "m" / "systems.csv")
+    assert {"cost", "pareto"} <= set(m.columns) and m["pareto"].any()
     twice = CliRunner().invoke(pcids.cli.app, [*args[:9], "--target", "G=30"])
     assert twice.exit_code == 1 and "target G given twice" in twice.output
 

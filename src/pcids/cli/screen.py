@@ -20,8 +20,8 @@ def command(
     target: List[str] = typer.Option([], "--target", help="NAME=VALUE target of any predicted quantity (repeatable), e.g. Tg=700; as in `pcids design`."),
     at_least: List[str] = typer.Option([], "--at-least", help="NAME=VALUE constraint: at least VALUE with probability >= --confidence (repeatable), e.g. Dmax=5."),
     at_most: List[str] = typer.Option([], "--at-most", help="NAME=VALUE constraint: at most VALUE with probability >= --confidence (repeatable), e.g. cost=20."),
-    maximize: List[str] = typer.Option([], "--maximize", help="Not for a screen (a Pareto set has no single best per system): use `pcids design`."),
-    minimize: List[str] = typer.Option([], "--minimize", help="Not for a screen (a Pareto set has no single best per system): use `pcids design`."),
+    maximize: List[str] = typer.Option([], "--maximize", help="Quantity to maximise (repeatable): each status group's Pareto set of P(targets) and the objectives leads, per system and across systems; every coarse composition is scored."),
+    minimize: List[str] = typer.Option([], "--minimize", help="Quantity to minimise (repeatable), e.g. cost; as --maximize."),
     confidence: float = typer.Option(0.5, "--confidence", help="Probability the constraints must be met with (jointly)."),
     tolerance: float = typer.Option(0.02, "--tolerance", "-t", help="Tolerance on each target (relative: 0.02 = 2 %)."),
     absolute: bool = typer.Option(False, "--absolute", help="Tolerance in GPa instead of relative."),
@@ -90,26 +90,35 @@ def _print(result, console, show: int) -> None:  # type: ignore[no-untyped-def]
     s = result.stats
     sp = result.settings["spec"]
     tgt = ", ".join([f"{k} = {v:g}" for k, v in sp["targets"].items()] + [f"{k} >= {v:g}" for k, v in sp.get("at_least", {}).items()]
-                    + [f"{k} <= {v:g}" for k, v in sp.get("at_most", {}).items()])
+                    + [f"{k} <= {v:g}" for k, v in sp.get("at_most", {}).items()]
+                    + [f"max {k}" for k in sp.get("maximize", [])] + [f"min {k}" for k in sp.get("minimize", [])])
+    from pcids.design.objectives import column
+
+    objectives = [column(n) for n in [*sp.get("maximize", []), *sp.get("minimize", [])]]
+    objectives = [c for c in objectives if c in result.systems.columns and c not in ("p_gfa", "dmax_mm", "G", "K")]
+    front = "pareto" in result.systems.columns
     console.print(
         f"{s['n_systems']:,} systems screened ({s['batches_run']} batches run, {s['batches_resumed']} resumed) "
         f"on {s['workers']} worker(s) in {s['seconds']:.1f} s; {s['refined_run']} refined",
         highlight=False,
     )
     table = Table(title=f"best systems for {tgt}", pad_edge=False, box=None, header_style="bold")
-    for c in ("#", "system", "best composition", "ok", "score", "P(targets)", "P(glass)", "G", "K", "Dmax", "refined"):
-        table.add_column(c, justify="left" if c in ("system", "best composition", "refined") else "right", no_wrap=True)
+    heads = ["#", "system", "best composition", "ok", *(["Pareto"] if front else []), "score", "P(targets)", "P(glass)", "G", "K", "Dmax", *objectives, "refined"]
+    for c in heads:
+        table.add_column(c, justify="left" if c in ("system", "best composition", "refined", "Pareto") else "right", no_wrap=True)
     for _, r in result.systems.head(show).iterrows():
         table.add_row(
-            str(r["rank"]), r["system"], r["best"], "yes" if r.status == STATUS[0] else "", f"{r.score:.2f}", f"{r.p_target:.3f}",
+            str(r["rank"]), r["system"], r["best"], "yes" if r.status == STATUS[0] else "", *(["yes" if r.pareto else ""] if front else []),
+            f"{r.score:.2f}", f"{r.p_target:.3f}",
             "-" if r.p_gfa != r.p_gfa else f"{r.p_gfa:.2f}", f"{r.G:.1f}±{r.G_std:.1f}", f"{r.K:.1f}±{r.K_std:.1f}",
-            "-" if r.dmax_mm != r.dmax_mm else f"{r.dmax_mm:.1f}", "yes" if r.refined else "",
+            "-" if r.dmax_mm != r.dmax_mm else f"{r.dmax_mm:.1f}", *[f"{r[c]:.4g}" for c in objectives], "yes" if r.refined else "",
         )
     console.print(table)
     w_p, w_g = weights()
     console.print(
         "ranked as `pcids design` ranks: ok (targets within tolerance, GFA check and constraints passed) first, then score = "
         f"log P(targets) + {w_p:g} log plausibility + {w_g:g} log P(glass) (+ log P(constraints)); G, K in GPa (+- 1 sigma), Dmax in mm; "
-        "refined = best of `pcids design` at 1 at.%",
+        "refined = best of `pcids design` at 1 at.%"
+        + ("; Pareto = on the front of P(targets) and the objectives within its status group, which leads it" if front else ""),
         style="dim",
     )

@@ -50,23 +50,18 @@ def _check_bounds(palette: Sequence[str], bounds: Mapping[str, tuple[float | Non
 
 
 def _check_objectives(palette: list[str], targets: Any, at_least: Any, at_most: Any, maximize: Any, minimize: Any,
-                      confidence: float, tolerance: float, relative: bool) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
-    """design's own checks of targets and constraints (any predicted quantity); objectives to maximise or minimise are refused."""
+                      confidence: float, tolerance: float, relative: bool) -> tuple[dict[str, float], dict[str, float], dict[str, float], tuple[str, ...], tuple[str, ...]]:
+    """design's own checks of targets, constraints and objectives (any predicted quantity)."""
     from pcids.design import check_objective_names
     from pcids.design.objectives import ObjectiveSpec
     from pcids.design.quantities import QuantityRegistry
 
-    if maximize or minimize:
-        raise ScreenError(
-            "--maximize/--minimize trade objectives off on a Pareto set of one system's compositions, which gives no single "
-            "best per system to rank systems by; screen with targets and --at-least/--at-most, then run `pcids design "
-            "ELEMENTS ... --maximize/--minimize` on the systems the screen ranks first"
-        )
-    moduli, others = check_objective_names(targets, at_least, at_most)
+    moduli, others = check_objective_names(targets, at_least, at_most, maximize, minimize)
     targets = {**moduli, **others}
     at_least, at_most = dict(at_least or {}), dict(at_most or {})
-    ObjectiveSpec(targets, at_least, at_most, relative=relative, confidence=confidence).check(QuantityRegistry(palette), tolerance)
-    return targets, {n: float(v) for n, v in at_least.items()}, {n: float(v) for n, v in at_most.items()}
+    maximize, minimize = tuple(maximize or ()), tuple(minimize or ())
+    ObjectiveSpec(targets, at_least, at_most, maximize, minimize, relative=relative, confidence=confidence).check(QuantityRegistry(palette), tolerance)
+    return targets, {n: float(v) for n, v in at_least.items()}, {n: float(v) for n, v in at_most.items()}, maximize, minimize
 
 
 def _check_spec(palette: list[str], sizes: list[int], targets: Any, tolerance: float, relative: bool, step: float,
@@ -74,7 +69,7 @@ def _check_spec(palette: list[str], sizes: list[int], targets: Any, tolerance: f
                 maximize: Any = (), minimize: Any = (), confidence: float = 0.5) -> Spec:
     from pcids.corrector import _units
 
-    targets, at_least, at_most = _check_objectives(palette, targets, at_least, at_most, maximize, minimize, confidence, tolerance, relative)
+    targets, at_least, at_most, maximize, minimize = _check_objectives(palette, targets, at_least, at_most, maximize, minimize, confidence, tolerance, relative)
     if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance > 0):
         raise ScreenError(f"tolerance must be a number > 0, got {tolerance!r}")
     try:
@@ -91,7 +86,7 @@ def _check_spec(palette: list[str], sizes: list[int], targets: Any, tolerance: f
     if not isinstance(keep, (int, np.integer)) or keep < 1:
         raise ScreenError(f"keep must be a positive integer, got {keep!r}")
     return Spec(targets, float(tolerance), bool(relative), float(step), _check_bounds(palette, bounds),
-                None if gfa_threshold_mm is None else float(gfa_threshold_mm), int(keep), at_least, at_most, float(confidence))
+                None if gfa_threshold_mm is None else float(gfa_threshold_mm), int(keep), at_least, at_most, float(confidence), maximize, minimize)
 
 
 def _models_fingerprint() -> str:
@@ -218,7 +213,7 @@ def screen(
         finally:
             bar.close()
         coarse = store.read_coarse() if store is not None else pd.concat(memory, ignore_index=True)
-        ranked = _rank_coarse(coarse, n_systems)
+        ranked = _rank_coarse(coarse, n_systems, spec.senses())
         best_systems = ranked["system"].head(top).tolist()
         if store is not None:
             refined_parts = {s: p for s in best_systems if (p := store.read_refined(s)) is not None}
@@ -231,7 +226,7 @@ def screen(
         missing = [s for s in best_systems if s not in refined_parts]
         cluster.run_tasks(c, ((s, refine_system, (tuple(s.split("-")), spec, refine_k)) for s in missing), refined)
     refined_df = pd.concat([refined_parts[s] for s in best_systems], ignore_index=True) if best_systems else pd.DataFrame(columns=["system"])
-    systems_df = _final_table(ranked, refined_df)
+    systems_df = _final_table(ranked, refined_df, spec.senses())
     candidates = coarse[coarse["candidate"] > 0].drop(columns=["batch"]).sort_values(["n_elements", "system", "candidate"], kind="stable").reset_index(drop=True)
     settings = {**manifest, "top": top, "keep": keep, "refine_k": refine_k}
     stats = {
@@ -245,7 +240,7 @@ def screen(
     return result
 
 
-def _rank_coarse(coarse: pd.DataFrame, n_systems: int) -> pd.DataFrame:
+def _rank_coarse(coarse: pd.DataFrame, n_systems: int, senses: Sequence[tuple[str, str]] = ()) -> pd.DataFrame:
     """Each system's best coarse candidate, best system first (as ``design`` ranks); every system exactly once, or an error."""
     if coarse.empty:
         raise ScreenError("the screen produced no results")
@@ -256,7 +251,7 @@ def _rank_coarse(coarse: pd.DataFrame, n_systems: int) -> pd.DataFrame:
             f"the saved parts hold {best['system'].nunique()} of {n_systems} systems"
             + (f" and repeat {len(dup)} (e.g. {dup[0]})" if len(dup) else "") + "; rerun with --force"
         )
-    best = ranking.sort_table(best).drop(columns=["candidate", "batch"]).reset_index(drop=True)
+    best = ranking.sort_table(best, senses=senses).drop(columns=["candidate", "batch"]).reset_index(drop=True)
     best.insert(0, "coarse_rank", np.arange(1, len(best) + 1))
     return best
 
@@ -266,8 +261,9 @@ _BEST = ["composition", "G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std"
          "p_gfa", "dmax_mm", "dmax_if_glass_mm", "gfa_pass", "status", "score"]
 
 
-def _final_table(ranked: pd.DataFrame, refined: pd.DataFrame) -> pd.DataFrame:
-    """Systems best first: a refined system's best is the better of its coarse and refined bests (design's order)."""
+def _final_table(ranked: pd.DataFrame, refined: pd.DataFrame, senses: Sequence[tuple[str, str]] = ()) -> pd.DataFrame:
+    """Systems best first: a refined system's best is the better of its coarse and refined bests (design's
+    order; with objectives its refined best is design's own Pareto-first best, and the systems' Pareto set leads)."""
     t = ranked.rename(columns={"composition": "best"}).copy()
     t["coarse_best"], t["coarse_score"] = t["best"], t["score"]
     t["refined"] = False
@@ -275,14 +271,14 @@ def _final_table(ranked: pd.DataFrame, refined: pd.DataFrame) -> pd.DataFrame:
     if len(refined):
         ok = refined[refined["candidate"] > 0]
         for system, g in ok.groupby("system", sort=False):
-            r = ranking.sort_table(g, last="candidate").iloc[0]
+            r = ranking.sort_table(g, last="candidate", senses=senses).iloc[0]
             i = t.index[t["system"] == system][0]
             t.loc[i, ["refined", "refined_best", "refined_score", "refined_status"]] = [True, r["composition"], r["score"], r["status"]]
             if ranking.row_key(r) <= ranking.row_key(t.loc[i]):  # refined first on a tie
                 extra = [c for c in r.index if c in t.columns and c not in _BEST and c not in ("system", "candidate")]
                 for col in _BEST + extra:
                     t.loc[i, "best" if col == "composition" else col] = r[col]
-    t = ranking.sort_table(t)
+    t = ranking.sort_table(t, senses=senses)
     t.insert(0, "rank", np.arange(1, len(t) + 1))
     first = ["rank", "system", "n_elements", "best", "status", "score", "p_target", "log_density", "p_gfa", "gfa_pass"]
     return t[first + [c for c in t.columns if c not in first]].reset_index(drop=True)

@@ -47,17 +47,26 @@ class Spec:
     at_least: dict[str, float] = field(default_factory=dict)
     at_most: dict[str, float] = field(default_factory=dict)
     confidence: float = 0.5
+    maximize: tuple[str, ...] = ()
+    minimize: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["bounds"] = {e: list(b) for e, b in self.bounds.items()}
+        d["maximize"], d["minimize"] = list(self.maximize), list(self.minimize)
         return d
 
     def objectives(self) -> Any:
-        """design's ObjectiveSpec of these targets and constraints."""
+        """design's ObjectiveSpec of these targets, constraints and objectives."""
         from pcids.design.objectives import ObjectiveSpec
 
-        return ObjectiveSpec(dict(self.targets), dict(self.at_least), dict(self.at_most), relative=self.relative, confidence=self.confidence)
+        return ObjectiveSpec(dict(self.targets), dict(self.at_least), dict(self.at_most), tuple(self.maximize), tuple(self.minimize),
+                             relative=self.relative, confidence=self.confidence)
+
+    def senses(self) -> list[tuple[str, str]]:
+        """design's Pareto objectives ((column, "min" | "max")) when there are several, else none."""
+        o = self.objectives()
+        return o.senses() if o.multi else []
 
 
 @lru_cache(maxsize=None)
@@ -124,7 +133,8 @@ def system_lattice(system: Sequence[str], spec: Spec) -> np.ndarray:
 def _spec(spec: Spec | Mapping[str, Any]) -> Spec:
     if isinstance(spec, Spec):
         return spec
-    return Spec(**{**spec, "bounds": {e: tuple(b) for e, b in spec.get("bounds", {}).items()}})
+    return Spec(**{**spec, "bounds": {e: tuple(b) for e, b in spec.get("bounds", {}).items()},
+                   "maximize": tuple(spec.get("maximize", ())), "minimize": tuple(spec.get("minimize", ()))})
 
 
 def score_batch(batch: int, systems: Sequence[Sequence[str]], spec: Spec | Mapping[str, Any], prune: bool = True) -> pd.DataFrame:
@@ -175,14 +185,20 @@ def score_batch(batch: int, systems: Sequence[Sequence[str]], spec: Spec | Mappi
         p_c = t["p_constraints"].to_numpy(float) if ospec.constraints else None
         score[rows] = ranking.score(t["p_target"].to_numpy(float), out["log_density"][rows], t["p_gfa"].to_numpy(float), p_c)
 
-    counts = _best_first(systems, lats, offsets, cols, p_m, met_m, out["log_density"], st, score, evaluate, spec.keep, prune and ranking.can_prune())
+    senses = spec.senses()  # objectives: the Pareto set leads, which the score's bounds cannot prune for
+    counts = _best_first(systems, lats, offsets, cols, p_m, met_m, out["log_density"], st, score, evaluate, spec.keep,
+                         prune and ranking.can_prune() and not senses)
     done = st < len(STATUS)
     err = np.where(done, table["error"], err_m) if "error" in table else err_m
-    extras = [c for c in objective_columns(ospec, list(table)) if c not in COLUMNS]
+    extras = [c for c in objective_columns(ospec, [*table, "pareto"]) if c not in COLUMNS]
+    F = ranking.minimised(table, senses) if senses else None
+    front = np.zeros(n, bool)
     rows = []
     for i, s in enumerate(systems):
         a, b = offsets[i], offsets[i + 1]
-        top = ranking.order(st[a:b], score[a:b], err[a:b])[: spec.keep] + a
+        if F is not None:
+            front[a:b] = ranking.front(st[a:b], F[a:b])
+        top = ranking.order(st[a:b], score[a:b], err[a:b], None if F is None else front[a:b])[: spec.keep] + a
         if len(top) == 0:  # the bounds leave no composition: one empty row keeps the system accounted for
             rows.append({"batch": batch, "system": "-".join(s), "n_elements": len(s), "candidate": 0, "composition": "",
                          "n_lattice": 0, "n_density": 0, "n_gfa_scored": 0})
@@ -191,7 +207,9 @@ def score_batch(batch: int, systems: Sequence[Sequence[str]], spec: Spec | Mappi
             comp = Composition(tuple(zip(s, lats[i][r - a])))
             row = {"batch": batch, "system": "-".join(s), "n_elements": len(s), "candidate": c, "composition": comp.formula_as_written}
             row.update({k: table[k][r] for k in COLUMNS[5:] if k in table})
-            row.update({k: table[k][r] for k in extras})
+            row.update({k: table[k][r] for k in extras if k in table})
+            if F is not None:
+                row["pareto"] = bool(front[r])
             row.update(log_density=out["log_density"][r], status=ranking.status_text(int(st[r]), bool(table["gfa_pass"][r]), bool(table["constraints_pass"][r])), score=score[r], n_lattice=int(b - a),
                        n_density=int(counts[0][i]), n_gfa_scored=int(counts[1][i]))
             rows.append(row)

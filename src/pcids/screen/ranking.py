@@ -13,6 +13,8 @@ touches.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -73,9 +75,27 @@ def at_least(st: np.ndarray, s: np.ndarray, kst: int, ks: float) -> np.ndarray:
     return (st < kst) | ((st == kst) & (s >= ks))
 
 
-def order(st: np.ndarray, s: np.ndarray, error: np.ndarray) -> np.ndarray:
-    """Row indices best first: status, score (NaN last), error, then position."""
-    return np.lexsort((np.arange(len(st)), np.nan_to_num(error, nan=np.inf), -np.nan_to_num(s, nan=-np.inf), st))
+def order(st: np.ndarray, s: np.ndarray, error: np.ndarray, front: np.ndarray | None = None) -> np.ndarray:
+    """Row indices best first: status, then (with objectives) the Pareto set before the rest, score (NaN
+    last), error, position: design's order (``pareto_first`` on its ranking)."""
+    lead = np.zeros(len(st), bool) if front is None else ~np.asarray(front, bool)
+    return np.lexsort((np.arange(len(st)), np.nan_to_num(error, nan=np.inf), -np.nan_to_num(s, nan=-np.inf), lead, st))
+
+
+def minimised(table: Mapping[str, np.ndarray], senses: Sequence[tuple[str, str]]) -> np.ndarray:
+    """The objectives as columns to minimise (n, d), from a table of columns."""
+    return np.column_stack([np.asarray(table[c], dtype=np.float64) * (1.0 if d == "min" else -1.0) for c, d in senses])
+
+
+def front(st: np.ndarray, F: np.ndarray) -> np.ndarray:
+    """Each status group's non-dominated rows (design's ``pareto_first`` marks the same)."""
+    from pcids.design.pareto import non_dominated
+
+    out = np.zeros(len(st), bool)
+    for code in np.unique(st):
+        rows = np.flatnonzero(st == code)
+        out[rows] = non_dominated(F[rows])
+    return out
 
 
 def status_text(code: int, gfa_pass: bool, constraints_pass: bool) -> str:
@@ -95,9 +115,15 @@ def row_key(row: pd.Series) -> tuple[int, float, float]:
     return int(status_code(pd.Series([row["status"]]))[0]), -sc if sc == sc else np.inf, err if err == err else np.inf
 
 
-def sort_table(df: pd.DataFrame, last: str = "system") -> pd.DataFrame:
-    """Rows best first by (status, score, error), then ``last``: how systems are ranked by their best."""
+def sort_table(df: pd.DataFrame, last: str = "system", senses: Sequence[tuple[str, str]] = ()) -> pd.DataFrame:
+    """Rows best first by (status, score, error), then ``last``: how systems are ranked by their best.
+    With ``senses`` (several objectives), each status group's Pareto set (column ``pareto``) leads it."""
     keys = df.assign(
         _st=status_code(df["status"]), _s=-df["score"].astype(float).fillna(-np.inf), _e=df["error"].astype(float).fillna(np.inf)
     )
-    return keys.sort_values(["_st", "_s", "_e", last], kind="stable").drop(columns=["_st", "_s", "_e"])
+    out = keys.sort_values(["_st", "_s", "_e", last], kind="stable").drop(columns=["_st", "_s", "_e"])
+    if len(senses) < 2:
+        return out
+    from pcids.design.pareto import pareto_first
+
+    return pareto_first(out.assign(_s=status_code(out["status"])), senses).drop(columns="_s")

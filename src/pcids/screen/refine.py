@@ -32,6 +32,7 @@ def refine_system(system: Sequence[str], spec: Spec, top_k: int) -> pd.DataFrame
             warnings.simplefilter("ignore", ExtrapolationWarning)  # in_domain says it per candidate
             res = design(
                 list(system), spec.targets, at_least=spec.at_least, at_most=spec.at_most, confidence=spec.confidence,
+                maximize=list(spec.maximize), minimize=list(spec.minimize),
                 tolerance=spec.tolerance, relative=spec.relative, top_k=top_k, gfa_threshold_mm=spec.gfa_threshold_mm, bounds=bounds,
             )
     except DesignError as exc:
