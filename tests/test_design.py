@@ -298,6 +298,29 @@ def test_known_alloys_that_meet_the_targets_come_first():
     assert json.loads(res.to_json())["known"][0]["composition"] == "Zr50Be25Cu25"
 
 
+def test_known_alloys_are_listed_for_measured_temperatures_too():
+    """A Tg target lists the measured alloys of the system within tolerance (the temperature data); G with Tg
+    needs both measured (the two tables joined on the formula); a target no table measures lists none."""
+    from pcids.datasets import load_elastic, load_temperatures
+
+    T = load_temperatures()
+    els = ("Zr", "Cu", "Al")
+    mine = T[T["system"].isin(["Al-Cu-Zr"]) & T["Tg"].notna()].sort_values("Tg")
+    row = mine.iloc[len(mine) // 2]
+    res = run(elements=els, targets={"Tg": float(row["Tg"])}, top_k=1)
+    known = res.known
+    assert row["formula"] in known["composition"].tolist() and len(known) >= 2
+    assert known["error"].iloc[0] == pytest.approx(0.0, abs=1e-12)
+    np.testing.assert_allclose(known["error"], np.abs(known["Tg"] - row["Tg"]) / row["Tg"], rtol=1e-9)
+    assert (known["error"] <= 0.02).all() and known["error"].is_monotonic_increasing
+    assert np.allclose(known[list(els)].sum(axis=1), 100)
+    both = run(elements=els, targets={"G": 33.0, "Tg": float(row["Tg"])}, top_k=1, tolerance=0.05).known
+    E = load_elastic().set_index("formula")
+    for _, k in both.iterrows():
+        assert abs(E.loc[k["composition"], "G"] - 33.0) / 33.0 <= 0.05 and abs(k["Tg"] - row["Tg"]) / row["Tg"] <= 0.05
+    assert run(elements=els, targets={"G": 33.0, "Dmax": 5.0}, top_k=1).known.empty
+
+
 def test_diverse_picks_are_greedy_by_rank_and_spaced():
     from pcids.design.ranking import diverse_picks
 

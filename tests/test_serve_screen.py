@@ -67,6 +67,22 @@ def test_screen_answers_what_the_library_does(answer, library):
     assert answer["settings"]["palette"] == PALETTE and answer["settings"]["top"] == 1
 
 
+def test_screen_takes_designs_objectives(client):
+    """at_least, at_most, minimize as in /api/design: the constraints' columns, and each status group's
+    Pareto set of P(targets) and cost leading the systems."""
+    r = client.post("/api/screen", json={**BODY, "top": 0, "show": 20, "at_most": {"Tl": 1400}, "minimize": ["cost"]})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["settings"]["spec"]["minimize"] == ["cost"] and got["settings"]["spec"]["at_most"] == {"Tl": 1400.0}
+    systems = pd.read_csv(io.StringIO(got["csv"]))
+    assert {"cost", "pareto", "p_at_most_Tl", "p_constraints"} <= set(systems.columns)
+    assert systems["pareto"].any()
+    for _, g in systems.groupby("status", sort=False):
+        front = g["pareto"].to_numpy()
+        assert front[: front.sum()].all()  # the front leads its status group
+    assert "Pareto" in got["table"]["columns"] and "cost" in got["table"]["columns"]
+
+
 def test_screen_table_is_what_the_cli_prints(answer):
     out = CliRunner().invoke(
         cli_app, ["screen", "--palette", ",".join(PALETTE), "--sizes", "3", "--G", "36", "--K", "105", "--top", "1", "--show", "5", "-q", "--workers", "1"],
@@ -104,6 +120,10 @@ BAD = [
     ("keep zero", {"keep": 0}, "keep"),
     ("top negative", {"top": -1}, "top"),
     ("system outside the palette", {"only": ["Ti-Zr-Al"]}, "only"),
+    ("unknown constraint", {"at_most": {"Hv": 500}}, "at_most"),
+    ("unknown objective", {"minimize": ["Hv"]}, "minimize"),
+    ("both directions", {"maximize": ["cost"], "minimize": ["cost"]}, "maximize"),
+    ("confidence above 1", {"at_least": {"Dmax": 3}, "confidence": 1.5}, "confidence"),
 ]
 
 

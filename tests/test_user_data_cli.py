@@ -203,3 +203,35 @@ def test_output_checks_come_before_reading(tmp_path):
     r = runner.invoke(app, ["train", "forward", "--data", str(tmp_path / "none.csv"), "--target", "y",
                             "--out", str(tmp_path / "missing" / "m")])
     assert r.exit_code == 1 and "does not exist" in r.stderr
+
+
+def test_screen_with_the_users_model_on_two_workers(trained, tmp_path):
+    """The model goes to each worker once (a plugin), and its column is the model's own prediction."""
+    from scipy.special import ndtr
+
+    out = trained["out"]
+    model = load_user_model(out)
+    bound = 450.0
+    dest = tmp_path / "screen"
+    r = runner.invoke(app, ["screen", "--palette", "Cu,Zr,Al,Ni,Ti", "--sizes", "3", "--G", "32", "--model", f"hardness={out}",
+                            "--at-least", f"hardness={bound}", "--top", "1", "--workers", "2", "--out", str(dest), "-q"],
+                      env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    cands = pd.read_csv(dest / "candidates.csv")
+    assert len(cands) == 10 * 3 and {"hardness", "hardness_std", "p_at_least_hardness"} <= set(cands.columns)
+    for system, g in cands.groupby("system"):
+        els = system.split("-")
+        A = np.array([[dict(zip(*_parsed(c)))[e] for e in els] for c in g["composition"]])
+        mean, std = model.predict_matrix(A, els)
+        np.testing.assert_allclose(g["hardness"], mean, rtol=1e-4)
+        np.testing.assert_allclose(g["p_at_least_hardness"], ndtr((mean - bound) / std), rtol=1e-3, atol=1e-6)
+    refined = pd.read_csv(dest / "refined.csv")
+    assert refined["hardness"].notna().all()  # design ran with the model too
+    assert json.loads((dest / "manifest.json").read_text())["spec"]["models"].startswith("user-")
+
+
+def _parsed(formula):
+    from pcids.composition import Composition
+
+    c = Composition.coerce(formula)
+    return c.elements, c.fractions

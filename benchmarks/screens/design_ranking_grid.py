@@ -33,7 +33,7 @@ from pathlib import Path
 
 import _setup  # noqa: F401  (puts benchmarks/ on the path)
 import numpy as np
-from scipy.spatial.distance import cdist
+from pcids.design.ranking import Plausibility, likelihood_score
 
 import design_recovery as dr
 from _setup import RESULTS
@@ -158,32 +158,28 @@ def grid_scores(pools: list[dict]) -> tuple[list[dict], np.ndarray]:
         if len(A) == 0:
             continue
         dist_truth = np.abs(A - truth).sum(axis=1)
-        D = cdist(A, p["R"], "cityblock") if len(p["R"]) else None
         logdens = {}
-        for b, tau, q in dens_keys:
-            if D is None:
-                logdens[(b, tau, q)] = np.zeros(len(A))
-                continue
+        for b, tau, q in dens_keys:  # design's plausibility, with the (tried) conditional weights where asked
             w = conditional_weights(p["w"], p["meas_err"], tau if np.isfinite(tau) else 1e9, q if np.isfinite(tau) else 1.0)
-            z = np.log(w)[None, :] - D / b
-            zm = z.max(axis=1, keepdims=True)
-            logdens[(b, tau, q)] = (zm + np.log(np.exp(z - zm).sum(axis=1, keepdims=True)))[:, 0]
-        lp = np.log(np.maximum(p["p_target"], 1e-4))
-        lg = np.where(np.isfinite(p["p_gfa"]), np.log(np.maximum(np.nan_to_num(p["p_gfa"], nan=1.0), 1e-4)), 0.0)
-        la = np.abs(A - p["A0"]).sum(axis=1) / 10.0 if p["A0"] is not None else np.zeros(len(A))
+            logdens[(b, tau, q)] = Plausibility(p["R"], w, b).log_density(A)
+        L1 = np.abs(A - p["A0"]).sum(axis=1) if p["A0"] is not None else np.zeros(len(A))
+
+        def score_of(s, predictor_weight, ck):  # design's likelihood score
+            return likelihood_score(p["p_target"], logdens[ck[:3]], p["p_gfa"], s["plausibility_weight"], s["gfa_weight"], L1, predictor_weight)
+
         cache: dict = {}
         for i, s in enumerate(settings):
             if not np.isfinite(s["property_scale"]) and s["unmeasured_weight"] != 1.0:
                 continue  # unconditional: q is meaningless
             ck = (s["bandwidth"], s["property_scale"], s["unmeasured_weight"], s["plausibility_weight"], s["gfa_weight"], s["predictor_weight"], s["status_first"])
             if ck not in cache:
-                score = lp + s["plausibility_weight"] * logdens[ck[:3]] + s["gfa_weight"] * lg - s["predictor_weight"] * la
+                score = score_of(s, s["predictor_weight"], ck)
                 cache[ck] = np.lexsort((p["error"], -score, p["status"] * s["status_first"]))
             other = None
             if s["portfolio"]:
                 ck0 = (*ck[:5], 0.0, ck[6])
                 if ck0 not in cache:
-                    score0 = lp + s["plausibility_weight"] * logdens[ck[:3]] + s["gfa_weight"] * lg
+                    score0 = score_of(s, 0.0, ck)
                     cache[ck0] = np.lexsort((p["error"], -score0, p["status"] * s["status_first"]))
                 other = cache[ck0]
             first = None

@@ -335,12 +335,16 @@ def _print_known(result, console, relative: bool) -> None:  # type: ignore[no-un
     """Measured alloys that already meet the targets, before any new composition."""
     from rich.table import Table
 
+    from pcids.design.known import MEASURED_MODULI, MEASURED_TEMPERATURES
+
+    known = result.known
+    values = [c for c in MEASURED_MODULI if known[c].notna().any()] + [c for c in MEASURED_TEMPERATURES if c in known]
     table = Table(title="Known alloys that already meet the targets (measured values)", pad_edge=False, box=None, header_style="bold")
-    for c in ("composition", "G", "K", "E", "nu", "error", "source"):
+    for c in ("composition", *values, "error", "source"):
         table.add_column(c, justify="left" if c in ("composition", "source") else "right", no_wrap=True)
-    for _, r in result.known.iterrows():
+    for _, r in known.iterrows():
         err = f"{100 * r.error:.2f}%" if relative else f"{r.error:.3g}"
-        nums = ["-" if v != v else f"{v:.3g}" for v in (r.G, r.K, r.E, r.nu)]
+        nums = ["-" if r[c] != r[c] else f"{r[c]:.4g}" for c in values]
         table.add_row(r.composition, *nums, err, str(r.source) if r.source == r.source else "")
     console.print(table)
 

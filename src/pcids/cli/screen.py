@@ -23,6 +23,7 @@ def command(
     maximize: List[str] = typer.Option([], "--maximize", help="Quantity to maximise (repeatable): each status group's Pareto set of P(targets) and the objectives leads, per system and across systems; every coarse composition is scored."),
     minimize: List[str] = typer.Option([], "--minimize", help="Quantity to minimise (repeatable), e.g. cost; as --maximize."),
     confidence: float = typer.Option(0.5, "--confidence", help="Probability the constraints must be met with (jointly)."),
+    model_specs: List[str] = typer.Option([], "--model", help="NAME=DIR: your own model (trained by `pcids train forward --data`) as a quantity NAME (repeatable), sent to each worker once; as in `pcids design`."),
     tolerance: float = typer.Option(0.02, "--tolerance", "-t", help="Tolerance on each target (relative: 0.02 = 2 %)."),
     absolute: bool = typer.Option(False, "--absolute", help="Tolerance in GPa instead of relative."),
     bounds: List[str] = typer.Option([], "--bounds", "-b", help="ELEMENT=MIN:MAX at.% (repeatable), applied to systems holding it."),
@@ -52,18 +53,20 @@ def command(
     pcids screen --palette glass-formers:12 --sizes 3-4 --G 36 --K 105 --out screen/
     """
     from pcids.cli._common import console, err_console, print_json, warnings_to_stderr
+    from pcids.cli._user_models import load_user_models
     from pcids.cli.design import parse_bounds, parse_named, parse_targets
     from pcids.screen import screen
 
     targets = parse_targets({"G": G, "K": K, "E": E_target, "nu": nu}, target)
     lower, upper = parse_named(at_least, "--at-least"), parse_named(at_most, "--at-most")
+    models = load_user_models(model_specs)
     try:
         with warnings_to_stderr(), warnings.catch_warnings():
             # Dask leaves sockets for the garbage collector: its ResourceWarnings say nothing about the screen
             warnings.filterwarnings("ignore", category=ResourceWarning)
             result = screen(
                 palette, sizes, targets, at_least=lower, at_most=upper, maximize=maximize, minimize=minimize,
-                confidence=confidence, tolerance=tolerance, relative=not absolute, bounds=parse_bounds(bounds),
+                confidence=confidence, models=models, tolerance=tolerance, relative=not absolute, bounds=parse_bounds(bounds),
                 step=step, gfa_threshold_mm=None if no_gfa else gfa_threshold, top=top, keep=keep, out=out,
                 resume=resume, force=force, scheduler=scheduler, workers=workers, timeout=timeout,
                 batch_points=batch_points, progress=not quiet and not json_out,

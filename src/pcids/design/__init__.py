@@ -318,7 +318,7 @@ def design(
     explored.loc[picks, "picked"] = True
     cand = ranked.iloc[picks].reset_index(drop=True)
     trace.append(_diversity_entry(spacing, min_distance, len(ranked), top_k))
-    known = known_meeting_targets(data, elements, objective, tolerance, bounds_, fixed_, h) if targets and not other_targets else pd.DataFrame()
+    known = known_meeting_targets(data, elements, spec, tolerance, bounds_, fixed_, h)
     candidates = _finish(cand, elements, spec, data, forward, gfa)
     explored.insert(0, "pool_rank", np.arange(1, len(explored) + 1))
     explored.insert(0, "rank", 0)  # rank among the picks; 0: not picked

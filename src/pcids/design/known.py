@@ -49,25 +49,49 @@ def _inside(A: np.ndarray, elements: Sequence[str], bounds: Mapping[str, tuple[f
     return ok
 
 
+#: Quantities measured tables give: the moduli (the elastic data) and the temperatures (``load_temperatures``).
+MEASURED_MODULI = ("G", "K", "E", "nu")
+MEASURED_TEMPERATURES = ("Tg", "Tx", "Tl", "dTx", "Trg", "gamma")
+
+
 def known_meeting_targets(
-    data: pd.DataFrame, elements: Sequence[str], objective, tolerance: float,
-    bounds: Mapping[str, tuple[float, float]], fixed: Mapping[str, float], h: float,
+    data: pd.DataFrame, elements: Sequence[str], spec, tolerance: float,
+    bounds: Mapping[str, tuple[float, float]], fixed: Mapping[str, float], h: float, temperatures: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Measured alloys made only of ``elements`` (inside the bounds, fixed amounts within h/2)
-    whose measured moduli meet the targets within the tolerance, smallest error first."""
-    A, out = amounts(data, elements)
-    need = [t for t in objective.targets if t in ("G", "K")] or ["G", "K"]
-    ok = (out <= 1e-6) & _inside(A, elements, bounds, fixed, h / 2) & data[need].notna().all(axis=1).to_numpy()
-    sub = data.loc[ok].copy()
+    whose measured values of every target meet it within the tolerance, smallest error first.
+    Moduli come from ``data``, temperatures from ``temperatures`` (default ``load_temperatures()``),
+    joined on the canonical formula; a target no table measures (Dmax, cost, a user's) lists none."""
+    names = list(spec.targets)
+    temps = [n for n in names if n in MEASURED_TEMPERATURES]
+    moduli = [n for n in names if n in MEASURED_MODULI]
+    empty = pd.DataFrame(columns=["composition", "system", *elements, *MEASURED_MODULI, *temps, "error", "source"])
+    if not names or len(temps) + len(moduli) < len(names):
+        return empty
+    frame = data
+    if temps:
+        from pcids.datasets import load_temperatures
+
+        T = load_temperatures() if temperatures is None else temperatures
+        if moduli:
+            frame = data.merge(T[["formula", *temps]], on="formula", how="inner")
+            frame.attrs = dict(data.attrs)
+        else:
+            frame = T.rename(columns={"sources": "source"})
+            frame.attrs = dict(T.attrs)
+    A, out = amounts(frame, elements)
+    need = temps + ([t for t in moduli if t in ("G", "K")] or ["G", "K"] if moduli else [])
+    ok = (out <= 1e-6) & _inside(A, elements, bounds, fixed, h / 2) & frame[need].notna().all(axis=1).to_numpy()
+    sub = frame.loc[ok].copy()
     if sub.empty:
-        return pd.DataFrame(columns=["composition", "system", *elements, "G", "K", "E", "nu", "error", "source"])
-    G, K = sub["G"].to_numpy(dtype=float), sub["K"].to_numpy(dtype=float)
-    err = objective.error(G, K)
+        return empty
+    G, K = (sub[c].to_numpy(dtype=float) if c in sub else np.full(len(sub), np.nan) for c in ("G", "K"))
+    err = spec.combine(spec.per_target(G, K, {n: sub[n].to_numpy(dtype=float) for n in temps}), len(sub))
     sub["error"] = err
     sub = sub[np.isfinite(err) & (err <= tolerance)].sort_values(["error", "formula"], kind="stable")
-    frame = pd.DataFrame(A[ok], columns=list(elements), index=data.index[ok]).loc[sub.index]
-    res = pd.concat([sub[["formula", "system"]].rename(columns={"formula": "composition"}), frame], axis=1)
-    for c in ("G", "K", "E", "nu", "error", "source"):
+    A_known = pd.DataFrame(A[ok], columns=list(elements), index=frame.index[ok]).loc[sub.index]
+    res = pd.concat([sub[["formula", "system"]].rename(columns={"formula": "composition"}), A_known], axis=1)
+    for c in (*MEASURED_MODULI, *temps, "error", "source"):
         res[c] = sub[c] if c in sub.columns else np.nan
     return res.reset_index(drop=True)
 

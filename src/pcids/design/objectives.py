@@ -222,6 +222,21 @@ class ObjectiveSpec:
     def other_targets(self) -> dict[str, float]:
         return {n: v for n, v in self.targets.items() if n not in MODULI}
 
+    def per_target(self, G: np.ndarray | None, K: np.ndarray | None, others: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Signed error per target, in the targets' order: the moduli's from G and K, the others' from
+        ``others`` (predicted or measured values by name)."""
+        out = self.moduli.per_target(G, K) if self.moduli.targets else {}
+        for n, t in self.other_targets.items():
+            out[n] = (np.asarray(others[n], dtype=np.float64) - t) / self._scale(n)
+        return {n: out[n] for n in self.targets}
+
+    def combine(self, per: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+        """The targets' errors as one number per row (``aggregate``: the largest or the sum)."""
+        if not per:
+            return np.zeros(n)
+        e = np.abs(np.stack(list(per.values())))
+        return e.max(axis=0) if self.aggregate == "max" else e.sum(axis=0)
+
     @property
     def constraints(self) -> list[tuple[str, str, float]]:
         """(name, ">=" or "<=", bound) in the order given."""
@@ -352,16 +367,10 @@ class Evaluator:
         return mean.astype(np.float64), std.astype(np.float64)
 
     def _errors(self, G: np.ndarray, K: np.ndarray, preds: Mapping[str, Prediction]) -> dict[str, np.ndarray]:
-        out = self.objective.per_target(G, K) if self.objective.targets else {}
-        for n, t in self.spec.other_targets.items():
-            out[n] = (preds[n].mean - t) / self.spec._scale(n)
-        return {n: out[n] for n in self.spec.targets}
+        return self.spec.per_target(G, K, {n: preds[n].mean for n in self.spec.other_targets})
 
     def _combine(self, per: Mapping[str, np.ndarray], n: int) -> np.ndarray:
-        if not per:
-            return np.zeros(n)
-        e = np.abs(np.stack(list(per.values())))
-        return e.max(axis=0) if self.spec.aggregate == "max" else e.sum(axis=0)
+        return self.spec.combine(per, n)
 
     def residuals(self, A: np.ndarray) -> np.ndarray:
         """Signed per-target errors (n, targets) of at.% rows: what the continuous walk drives to 0."""

@@ -114,6 +114,11 @@ class QuantityRegistry:
             self._models[name] = m
         self._models_given = set(self._models)
 
+    @property
+    def given(self) -> dict[str, Any]:
+        """The caller's models by name, as checked here (a screen ships them to its workers)."""
+        return {n: self._models[n] for n in self._models_given}
+
     # -- names -----------------------------------------------------------------
 
     def _shipped(self, names: Sequence[str] | None = None) -> dict[str, Any]:

@@ -50,26 +50,26 @@ def _check_bounds(palette: Sequence[str], bounds: Mapping[str, tuple[float | Non
 
 
 def _check_objectives(palette: list[str], targets: Any, at_least: Any, at_most: Any, maximize: Any, minimize: Any,
-                      confidence: float, tolerance: float, relative: bool) -> tuple[dict[str, float], dict[str, float], dict[str, float], tuple[str, ...], tuple[str, ...]]:
+                      confidence: float, tolerance: float, relative: bool, models: Any = None) -> tuple[dict[str, float], dict[str, float], dict[str, float], tuple[str, ...], tuple[str, ...]]:
     """design's own checks of targets, constraints and objectives (any predicted quantity)."""
     from pcids.design import check_objective_names
     from pcids.design.objectives import ObjectiveSpec
     from pcids.design.quantities import QuantityRegistry
 
-    moduli, others = check_objective_names(targets, at_least, at_most, maximize, minimize)
+    moduli, others = check_objective_names(targets, at_least, at_most, maximize, minimize, models)
     targets = {**moduli, **others}
     at_least, at_most = dict(at_least or {}), dict(at_most or {})
     maximize, minimize = tuple(maximize or ()), tuple(minimize or ())
-    ObjectiveSpec(targets, at_least, at_most, maximize, minimize, relative=relative, confidence=confidence).check(QuantityRegistry(palette), tolerance)
+    ObjectiveSpec(targets, at_least, at_most, maximize, minimize, relative=relative, confidence=confidence).check(QuantityRegistry(palette, models=models), tolerance)
     return targets, {n: float(v) for n, v in at_least.items()}, {n: float(v) for n, v in at_most.items()}, maximize, minimize
 
 
 def _check_spec(palette: list[str], sizes: list[int], targets: Any, tolerance: float, relative: bool, step: float,
                 bounds: Any, gfa_threshold_mm: float | None, keep: int, at_least: Any = None, at_most: Any = None,
-                maximize: Any = (), minimize: Any = (), confidence: float = 0.5) -> Spec:
+                maximize: Any = (), minimize: Any = (), confidence: float = 0.5, user_key: str = "", models: Any = None) -> Spec:
     from pcids.corrector import _units
 
-    targets, at_least, at_most, maximize, minimize = _check_objectives(palette, targets, at_least, at_most, maximize, minimize, confidence, tolerance, relative)
+    targets, at_least, at_most, maximize, minimize = _check_objectives(palette, targets, at_least, at_most, maximize, minimize, confidence, tolerance, relative, models)
     if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance > 0):
         raise ScreenError(f"tolerance must be a number > 0, got {tolerance!r}")
     try:
@@ -86,7 +86,7 @@ def _check_spec(palette: list[str], sizes: list[int], targets: Any, tolerance: f
     if not isinstance(keep, (int, np.integer)) or keep < 1:
         raise ScreenError(f"keep must be a positive integer, got {keep!r}")
     return Spec(targets, float(tolerance), bool(relative), float(step), _check_bounds(palette, bounds),
-                None if gfa_threshold_mm is None else float(gfa_threshold_mm), int(keep), at_least, at_most, float(confidence), maximize, minimize)
+                None if gfa_threshold_mm is None else float(gfa_threshold_mm), int(keep), at_least, at_most, float(confidence), maximize, minimize, user_key)
 
 
 def _models_fingerprint() -> str:
@@ -111,6 +111,7 @@ def screen(
     maximize: Sequence[str] = (),
     minimize: Sequence[str] = (),
     confidence: float = 0.5,
+    models: Mapping[str, Any] | Sequence[Any] | None = None,
     tolerance: float = 0.02,
     relative: bool = True,
     bounds: Mapping[str, tuple[float | None, float | None]] | None = None,
@@ -170,7 +171,12 @@ def screen(
     pal = check_palette(palette)
     chosen = None if only is None else check_systems(only, pal)
     sz = check_sizes(sizes if chosen is None else sorted({len(c) for c in chosen}), len(pal))
-    spec = _check_spec(pal, sz, targets, tolerance, relative, step, bounds, gfa_threshold_mm, keep, at_least, at_most, maximize, minimize, confidence)
+    from pcids.design.quantities import QuantityRegistry
+    from pcids.screen.coarse import user_models_key
+
+    given = QuantityRegistry([], models=models).given
+    spec = _check_spec(pal, sz, targets, tolerance, relative, step, bounds, gfa_threshold_mm, keep, at_least, at_most, maximize, minimize,
+                       confidence, user_models_key(given), given)
     for name, v, low in (("top", top, 0), ("refine_k", refine_k, 1), ("batch_points", batch_points, 1)):
         if not isinstance(v, (int, np.integer)) or v < low:
             raise ScreenError(f"{name} must be an integer >= {low}, got {v!r}")
@@ -193,7 +199,7 @@ def screen(
     refined_parts: dict[str, pd.DataFrame] = {}
     with cluster.connect(client, scheduler, workers, timeout) as c:
         n_workers = len(c.scheduler_info(n_workers=-1)["workers"])
-        cluster.register_models(c, spec.gfa_threshold_mm is not None)
+        cluster.register_models(c, spec.gfa_threshold_mm is not None, spec.models, given)
         bar = tqdm(total=n_systems, initial=done_systems, unit="system", disable=not progress, smoothing=0.05, desc="screen")
 
         def saved(tag: tuple[int, int, int], part: pd.DataFrame) -> None:

@@ -120,9 +120,24 @@ class LoadModels(WorkerPlugin):
         _glass_index()
 
 
-def register_models(client: Any, with_gfa: bool) -> None:
+class UserModels(WorkerPlugin):
+    """Worker plugin: the caller's property models (``screen(models=)``), sent once per worker under their key."""
+
+    def __init__(self, key: str, given: dict[str, Any]):
+        self.key, self.given = key, given
+        self.name = f"pcids-screen-{key}"
+
+    def setup(self, worker: Any) -> None:
+        from pcids.screen.coarse import set_user_models
+
+        set_user_models(self.key, self.given)
+
+
+def register_models(client: Any, with_gfa: bool, user_key: str = "", user: dict[str, Any] | None = None) -> None:
     try:
         client.register_plugin(LoadModels(with_gfa), name=LoadModels.name)
+        if user_key:
+            client.register_plugin(UserModels(user_key, dict(user or {})), name=f"pcids-screen-{user_key}")
     except Exception as exc:  # a worker without pcids, or a broken install there
         raise ScreenError(f"the Dask workers could not load pcids's models ({type(exc).__name__}: {exc}); install pcids on every worker") from None
 

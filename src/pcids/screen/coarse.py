@@ -49,6 +49,8 @@ class Spec:
     confidence: float = 0.5
     maximize: tuple[str, ...] = ()
     minimize: tuple[str, ...] = ()
+    #: Key of the caller's property models on the workers (:func:`user_models`), "" for none.
+    models: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -67,6 +69,38 @@ class Spec:
         """design's Pareto objectives ((column, "min" | "max")) when there are several, else none."""
         o = self.objectives()
         return o.senses() if o.multi else []
+
+
+#: The caller's property models on this process, by key: put there by the worker plugin
+#: (``cluster.UserModels``) once per worker, so tasks carry only the key.
+_USER: dict[str, dict[str, Any]] = {}
+
+
+def user_models_key(given: Mapping[str, Any]) -> str:
+    """A key for a set of user models: their names and metadata (which holds the weights' SHA-256)."""
+    import hashlib
+    import json
+
+    if not given:
+        return ""
+    text = json.dumps({n: getattr(m, "metadata_", repr(m)) for n, m in sorted(given.items())}, sort_keys=True, default=str)
+    return "user-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def set_user_models(key: str, given: Mapping[str, Any]) -> None:
+    _USER[key] = dict(given)
+
+
+def user_models(key: str) -> dict[str, Any]:
+    """The user models a task's spec names (none for "")."""
+    if not key:
+        return {}
+    try:
+        return _USER[key]
+    except KeyError:
+        from pcids.errors import ScreenError
+
+        raise ScreenError(f"this Dask worker was not given the screen's user models ({key}); they are sent when the screen starts") from None
 
 
 @lru_cache(maxsize=None)
@@ -142,6 +176,7 @@ def score_batch(batch: int, systems: Sequence[Sequence[str]], spec: Spec | Mappi
     then the columns of the quantities the targets and constraints name, as design's table has them)."""
     from pcids.composition import Composition
     from pcids.design.objectives import Evaluator, objective_columns
+    from pcids.design.quantities import QuantityRegistry
     from pcids.design.result import STATUS
 
     spec = _spec(spec)
@@ -153,7 +188,8 @@ def score_batch(batch: int, systems: Sequence[Sequence[str]], spec: Spec | Mappi
     ospec = spec.objectives()
     moduli = ospec.moduli
     # design's evaluator over the batch's elements: its property rows, and its whole table for the rows that need it
-    ev = Evaluator(fwd, gfa, moduli, cols, spec.tolerance, spec.gfa_threshold_mm, spec=ospec)
+    ev = Evaluator(fwd, gfa, moduli, cols, spec.tolerance, spec.gfa_threshold_mm, spec=ospec,
+                   registry=QuantityRegistry(cols, fwd, gfa, user_models(spec.models)))
     lats = [system_lattice(s, spec) for s in systems]
     offsets = np.concatenate([[0], np.cumsum([len(a) for a in lats])]).astype(np.int64)
     nd = len(fwd.features_)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from pcids.errors import DesignError, ExtrapolationWarning
 from pcids.screen import ranking
-from pcids.screen.coarse import Spec
+from pcids.screen.coarse import Spec, user_models
 
 COLUMNS = [
     "system", "candidate", "composition", "G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std", "error",
@@ -32,7 +32,7 @@ def refine_system(system: Sequence[str], spec: Spec, top_k: int) -> pd.DataFrame
             warnings.simplefilter("ignore", ExtrapolationWarning)  # in_domain says it per candidate
             res = design(
                 list(system), spec.targets, at_least=spec.at_least, at_most=spec.at_most, confidence=spec.confidence,
-                maximize=list(spec.maximize), minimize=list(spec.minimize),
+                maximize=list(spec.maximize), minimize=list(spec.minimize), models=user_models(spec.models),
                 tolerance=spec.tolerance, relative=spec.relative, top_k=top_k, gfa_threshold_mm=spec.gfa_threshold_mm, bounds=bounds,
             )
     except DesignError as exc:

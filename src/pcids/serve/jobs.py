@@ -54,6 +54,15 @@ def collect_warnings() -> Iterator[list[str]]:
         _sink.lines = None
 
 
+#: Messages of the objective checks design and screen share: (pattern, request field).
+OBJECTIVE_PATTERNS = (
+    (r"^at[_ ]least\b", "at_least"),
+    (r"^at[_ ]most\b", "at_most"),
+    (r"^confidence\b", "confidence"),
+    (r"\bboth maximised and minimised\b|^maximize and minimize\b|\band an objective to\b|^objective\b", "maximize"),
+    (r"^contradictory constraints\b", "at_least"),
+)
+
 #: (pattern in a library message, the request field it concerns), first match wins.
 _FIELD_PATTERNS = (
     (r"^(no )?targets?\b", "targets"),
@@ -67,11 +76,7 @@ _FIELD_PATTERNS = (
     (r"^max_iterations\b", "max_iterations"),
     (r"^prefer\b", "prefer"),
     (r"^aggregate\b", "aggregate"),
-    (r"^at[_ ]least\b", "at_least"),
-    (r"^at[_ ]most\b", "at_most"),
-    (r"^confidence\b", "confidence"),
-    (r"\bboth maximised and minimised\b|^maximize and minimize\b|\band an objective to\b|^objective\b", "maximize"),
-    (r"^contradictory constraints\b", "at_least"),
+    *OBJECTIVE_PATTERNS,
     (r"\belements?\b", "elements"),
 )
 
@@ -123,7 +128,7 @@ def check_design(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
         try:
             check()
         except PcidsError as exc:
-            exc.field = _objective_field(str(exc), objectives) if field == "targets" else field  # type: ignore[attr-defined]
+            exc.field = objective_field(str(exc), objectives) if field == "targets" else field  # type: ignore[attr-defined]
             raise
     _check_caps(list(elements), {**options, **req}, limits)
     if "max_widen_candidates" in options:
@@ -131,7 +136,7 @@ def check_design(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
     return {"elements": list(elements), **req}
 
 
-def _objective_field(message: str, objectives: dict[str, Any]) -> str:
+def objective_field(message: str, objectives: dict[str, Any]) -> str:
     """Which of targets, at_least, at_most, maximize, minimize a name check's message concerns."""
     import re
 

@@ -70,6 +70,11 @@ class ScreenRequest(_Strict):
     )
     sizes: Optional[Union[str, int, list[int]]] = Field(None, description="Elements per system: \"3-5\", 4 or [3, 4] (default 3-5).", examples=["3-4"])
     targets: dict[str, Union[float, str, None]] = Field(..., description="As for /api/design.", examples=[{"G": 36, "K": 105}])
+    at_least: Optional[dict[str, Union[float, str, None]]] = Field(None, description="As for /api/design, e.g. {\"Dmax\": 5}.", examples=[{"Dmax": 5}])
+    at_most: Optional[dict[str, Union[float, str, None]]] = Field(None, description="As for /api/design, e.g. {\"cost\": 20}.", examples=[{"cost": 20}])
+    maximize: Optional[list[str]] = Field(None, description="Quantities to maximise: each status group's Pareto set leads, per system and across systems.")
+    minimize: Optional[list[str]] = Field(None, description="Quantities to minimise, e.g. [\"cost\"].", examples=[["cost"]])
+    confidence: Optional[float] = Field(None, description="Probability the constraints must be met with, jointly (default 0.5).")
     tolerance: Optional[float] = Field(None, description="Largest acceptable error (relative: 0.02 = 2 %).")
     relative: Optional[bool] = Field(None, description="Errors relative to the targets (default) or in GPa.")
     bounds: Optional[dict[str, tuple[Optional[float], Optional[float]]]] = Field(

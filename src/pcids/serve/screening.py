@@ -21,10 +21,12 @@ import time
 from typing import Any
 
 from pcids.errors import PcidsError
+from pcids.serve.jobs import OBJECTIVE_PATTERNS
 from pcids.serve.limits import LimitError, Limits
 
-#: screen() arguments the server sets itself (where results go, which cluster, progress).
-SERVER_SIDE = frozenset({"out", "resume", "force", "client", "scheduler", "workers", "timeout", "batch_points", "progress", "on_batch"})
+#: screen() arguments the server sets itself (where results go, which cluster, progress), and user
+#: models (``models``: the server takes no model files, as /api/design takes none).
+SERVER_SIDE = frozenset({"out", "resume", "force", "client", "scheduler", "workers", "timeout", "batch_points", "progress", "on_batch", "models"})
 #: Systems a response lists with their candidates, unless ``show`` says otherwise (the CSV holds them all).
 DEFAULT_SHOW = 50
 ADVICE = "ask for a smaller palette, fewer sizes, a coarser step or a smaller top, or retry when the server is less busy"
@@ -34,6 +36,7 @@ _FIELD_PATTERNS = (
     (r"^(unknown )?palette\b|^a palette\b|no data to screen", "palette"),
     (r"^system sizes\b|^sizes\b|^no system size\b|^systems of \d", "sizes"),
     (r"^system\b|^no system given\b", "only"),
+    *OBJECTIVE_PATTERNS,
     (r"\btargets?\b", "targets"),
     (r"^tolerance\b", "tolerance"),
     (r"^--step\b|^a step of\b", "step"),
@@ -43,8 +46,13 @@ _FIELD_PATTERNS = (
 )
 
 
-def screen_field(message: str) -> str | None:
-    """Which request field a screen error concerns, from its wording (None: the request as a whole)."""
+def screen_field(message: str, objectives: dict[str, Any] | None = None) -> str | None:
+    """Which request field a screen error concerns, from its wording (None: the request as a whole);
+    a constraint or objective named in the message is looked up in ``objectives`` as design's form does."""
+    from pcids.serve.jobs import objective_field
+
+    if re.match(r"unknown (constraint|objective) '", message):
+        return objective_field(message, objectives or {})
     text = message.lower()
     for pattern, field in _FIELD_PATTERNS:
         m = re.search(pattern, text)
@@ -96,7 +104,7 @@ def check_screen(request: dict[str, Any], limits: Limits) -> dict[str, Any]:
     except _DryRun:
         pass
     except PcidsError as exc:
-        _tag(exc, screen_field(str(exc)))
+        _tag(exc, screen_field(str(exc), {k: req[k] for k in ("at_least", "at_most", "maximize", "minimize") if req.get(k) is not None}))
         raise
     only = req.get("only")
     if only:  # systems of the sizes they have, one each
