@@ -8,7 +8,8 @@
   scheduler and nannies live in the client process), and per size the task
   compute time from Dask's task stream;
 * the same job through ``--scheduler`` against a ``dask scheduler`` and two
-  ``dask worker`` processes this script starts on 127.0.0.1: equal results;
+  ``dask worker`` processes this script starts on 127.0.0.1 (with ``cluster.quiet_env()``,
+  as the README starts them): equal results;
 * the cost of refining the best 10 systems with ``design`` (2 workers);
 * on paper, from the measured per-system cost of each size: the 20-element
   screen (21,489 systems) and the 40-element one (759,278) on 1, 16 and 256 workers.
@@ -39,6 +40,14 @@ SIZES = (3, 4, 5)
 
 
 def max_rss_mb() -> float:
+    """Peak resident memory of this process (VmHWM). Not ru_maxrss: Linux carries that over an exec, so a
+    spawned worker would report the client's size at the fork (948 MB per worker in a first run)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -149,7 +158,8 @@ def scheduler_run(palette, chosen, tmp: Path) -> dict:
     from pcids.screen import cluster
 
     dask = str(Path(sys.executable).with_name("dask"))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    # the workers get the embedded cluster's quiet settings, as the README tells users to start them
+    env = {**os.environ, **cluster.quiet_env(), "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     sfile = tmp / "scheduler.json"
     procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                               "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(sfile)],

@@ -408,3 +408,33 @@ def test_workers_run_numpy_inference_on_one_blas_thread_without_torch(client, ba
 
     for torch_loaded, threads, profiling in client.run(state).values():
         assert not torch_loaded and list(threads) == [1] and profiling is False  # the quiet LocalCluster's settings reached the workers
+
+
+def test_a_script_without_the_main_guard_gets_a_message_that_says_so(tmp_path):
+    """Dask's worker processes import the script; without `if __name__ == "__main__":` the cluster cannot start."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "noguard.py"
+    script.write_text("from pcids.screen import screen\nscreen(['Zr', 'Cu', 'Al'], sizes=3, targets={'G': 36}, top=0, workers=1)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(__import__("pathlib").Path(pcids.__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode != 0
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("pcids.errors.ScreenError: the local Dask cluster could not start its worker processes")
+    assert 'if __name__ == "__main__":' in last
+
+
+def test_quiet_env_is_the_embedded_clusters_settings():
+    import dask
+
+    from pcids.screen.cluster import QUIET, quiet_env
+
+    env = quiet_env()
+    assert len(env) == len(QUIET) and all(k.startswith("DASK_DISTRIBUTED__") for k in env)
+    got = dask.config.collect(paths=[], env=env)  # what Dask reads from those variables
+    for key, value in QUIET.items():
+        node = got
+        for part in key.split("."):
+            node = node[part.replace("-", "_")] if part.replace("-", "_") in node else node[part]
+        assert str(node) == str(value)

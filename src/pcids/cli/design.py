@@ -331,6 +331,10 @@ def _p_column(name: str, op: str) -> str:
     return f"p_{'at_least' if op == '>=' else 'at_most'}_{name}"
 
 
+#: Known alloys printed before the candidates (the closest first; --json has them all).
+KNOWN_SHOWN = 10
+
+
 def _print_known(result, console, relative: bool) -> None:  # type: ignore[no-untyped-def]
     """Measured alloys that already meet the targets, before any new composition."""
     from rich.table import Table
@@ -342,11 +346,13 @@ def _print_known(result, console, relative: bool) -> None:  # type: ignore[no-un
     table = Table(title="Known alloys that already meet the targets (measured values)", pad_edge=False, box=None, header_style="bold")
     for c in ("composition", *values, "error", "source"):
         table.add_column(c, justify="left" if c in ("composition", "source") else "right", no_wrap=True)
-    for _, r in known.iterrows():
+    for _, r in known.head(KNOWN_SHOWN).iterrows():
         err = f"{100 * r.error:.2f}%" if relative else f"{r.error:.3g}"
         nums = ["-" if r[c] != r[c] else f"{r[c]:.4g}" for c in values]
         table.add_row(r.composition, *nums, err, str(r.source) if r.source == r.source else "")
     console.print(table)
+    if len(known) > KNOWN_SHOWN:
+        console.print(f"... and {len(known) - KNOWN_SHOWN} more known alloys (all in --json)", style="dim", highlight=False)
 
 
 def _trace_line(t: dict) -> str:  # type: ignore[type-arg]

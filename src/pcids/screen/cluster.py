@@ -28,6 +28,11 @@ QUIET = {
 }
 
 
+def quiet_env() -> dict[str, str]:
+    """:data:`QUIET` as ``DASK_*`` environment variables, for a ``dask worker`` started by hand."""
+    return {"DASK_" + k.upper().replace(".", "__").replace("-", "_"): str(v) for k, v in QUIET.items()}
+
+
 def local_cores() -> int:
     """Cores this process may use (the default number of local workers)."""
     try:
@@ -85,10 +90,16 @@ def connect(client: Any = None, scheduler: str | None = None, workers: int | Non
     with dask.config.set(QUIET):  # read by the scheduler and nannies here, and handed to the worker processes
         with warnings.catch_warnings():  # its HTTP routes (health, metrics) take another port when 8787 is busy; say nothing
             warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
-            cluster = LocalCluster(
-                n_workers=workers or local_cores(), threads_per_worker=1, processes=True, host="127.0.0.1",
-                scheduler_port=0, dashboard_address=None, silence_logs=logging.ERROR,
-            )
+            try:
+                cluster = LocalCluster(
+                    n_workers=workers or local_cores(), threads_per_worker=1, processes=True, host="127.0.0.1",
+                    scheduler_port=0, dashboard_address=None, silence_logs=logging.ERROR,
+                )
+            except RuntimeError as exc:  # e.g. a script without the main guard: each worker re-imports it
+                raise ScreenError(
+                    f"the local Dask cluster could not start its worker processes ({exc}); in a script, call screen() under "
+                    "`if __name__ == \"__main__\":` (worker processes import the script), or pass a Dask client"
+                ) from None
         try:
             c = Client(cluster)
             try:
