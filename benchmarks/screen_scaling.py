@@ -317,7 +317,8 @@ def main() -> None:
         for n_pal, e in table.items():
             h = e["hours"]
             lines.append(f"| {n_pal} elements, 3-5 (from {label}) | {e['systems']:,} | {e['batches']:,} | {h[1]:.2f} h | {60 * h[16]:.1f} min | {60 * h[256]:.1f} min |")
-    lines += ["", f"Command: `nice -n 10 python benchmarks/screen_scaling.py {' '.join(sys.argv[1:])}` (the box has 2 cores shared with other jobs: read the load column)."]
+    lines += ["", f"Command: `python benchmarks/screen_scaling.py {' '.join(sys.argv[1:])}` (on 2 cores; read the load column: "
+              "anything else running takes its CPU out of the speed-up)."]
     write(args.name, payload, "\n".join(lines))
 
 
