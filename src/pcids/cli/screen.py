@@ -106,7 +106,7 @@ def _print(result, console, show: int) -> None:  # type: ignore[no-untyped-def]
         highlight=False,
     )
     table = Table(title=f"best systems for {tgt}", pad_edge=False, box=None, header_style="bold")
-    heads = ["#", "system", "best composition", "ok", *(["Pareto"] if front else []), "score", "P(targets)", "P(glass)", "G", "K", "Dmax", *objectives, "refined"]
+    heads = ["#", "system", "best composition", "ok", *(["Pareto"] if front else []), "score", "P(targets)", "P(glass)", "G", "K", "Dmax", "D if glass", *objectives, "refined"]
     for c in heads:
         table.add_column(c, justify="left" if c in ("system", "best composition", "refined", "Pareto") else "right", no_wrap=True)
     for _, r in result.systems.head(show).iterrows():
@@ -114,13 +114,14 @@ def _print(result, console, show: int) -> None:  # type: ignore[no-untyped-def]
             str(r["rank"]), r["system"], r["best"], "yes" if r.status == STATUS[0] else "", *(["yes" if r.pareto else ""] if front else []),
             f"{r.score:.2f}", f"{r.p_target:.3f}",
             "-" if r.p_gfa != r.p_gfa else f"{r.p_gfa:.2f}", f"{r.G:.1f}±{r.G_std:.1f}", f"{r.K:.1f}±{r.K_std:.1f}",
-            "-" if r.dmax_mm != r.dmax_mm else f"{r.dmax_mm:.1f}", *[f"{r[c]:.4g}" for c in objectives], "yes" if r.refined else "",
+            "-" if r.dmax_mm != r.dmax_mm else f"{r.dmax_mm:.1f}", "-" if r.dmax_if_glass_mm != r.dmax_if_glass_mm else f"{r.dmax_if_glass_mm:.1f}",
+            *[f"{r[c]:.4g}" for c in objectives], "yes" if r.refined else "",
         )
     console.print(table)
     w_p, w_g = weights()
     console.print(
         "ranked as `pcids design` ranks: ok (targets within tolerance, GFA check and constraints passed) first, then score = "
-        f"log P(targets) + {w_p:g} log plausibility + {w_g:g} log P(glass) (+ log P(constraints)); G, K in GPa (+- 1 sigma), Dmax in mm; "
+        f"log P(targets) + {w_p:g} log plausibility + {w_g:g} log P(glass) (+ log P(constraints)); G, K in GPa (+- 1 sigma); Dmax in mm, the median given P(glass) (< 2: more likely below); D if glass: the regressor's diameter should it form a glass; "
         "refined = best of `pcids design` at 1 at.%"
         + ("; Pareto = on the front of P(targets) and the objectives within its status group, which leads it" if front else ""),
         style="dim",
