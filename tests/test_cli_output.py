@@ -151,7 +151,9 @@ def test_design_in_an_80_column_terminal_drops_evidence_columns_and_says_so(smal
     out = ANSI.sub("", res.stdout)
     assert "…" not in out
     header, *rows = _design_rows(out)
-    left_out = re.search(r"left out to fit 80 columns: (.*?); pipe or", out, re.S).group(1).replace("\n", " ")
+    m = re.search(r"left out to fit 80 columns: (.*?); pipe or", out, re.S)
+    assert m, out
+    left_out = m.group(1).replace("\n", " ")
     assert left_out.startswith("nearest known, L1")  # the first to go
     assert header[:2] == ["#", "composition"] and {"G", "K", "error", "ok"} <= set(header)
     assert "nearest known, L1" not in header and len(header) < len(DESIGN_COLUMNS)
@@ -247,3 +249,18 @@ def test_library_frames_are_indexed_by_the_input_as_typed():
     d = load_gfa_model().predict_dmax(["Pd40Ni40P20"])
     assert d.loc["Pd40Ni40P20", "formula"] == "Ni40Pd40P20"
     assert d.loc["Pd40Ni40P20", "dmax_mm"] > 0
+
+
+def test_the_console_reads_the_terminal_width_when_printing_not_when_made(monkeypatch):
+    """rich reads COLUMNS when a Console is made; pcids's module-level console must follow the terminal
+    of each command (in a test process, a console made under one command's COLUMNS kept it for all)."""
+    from pcids.cli._common import _Console
+
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("COLUMNS", "250")
+    c = _Console()
+    assert c.size.width == 250
+    monkeypatch.setenv("COLUMNS", "80")
+    assert c.size.width == 80
+    monkeypatch.setenv("TTY_COMPATIBLE", "0")  # a pipe: full width
+    assert c.size.width > 10_000

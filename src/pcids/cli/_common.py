@@ -25,6 +25,15 @@ class _Console(Console):
     "..."; in a file or a pipe every line is now whole.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # rich reads COLUMNS / LINES once, here; read them when printing instead (a console made at
+        # import would otherwise keep the width of whichever command first imported this module)
+        if kwargs.get("width") is None:
+            self._width = None
+        if kwargs.get("height") is None:
+            self._height = None
+
     def _size(self) -> ConsoleDimensions:
         dims = Console.size.fget(self)  # type: ignore[attr-defined]
         return dims if self.is_terminal else ConsoleDimensions(WIDE, dims.height)
