@@ -87,6 +87,30 @@ def test_known_typos_are_corrected_and_listed(temps):
     assert datasets.corrections("elastic").empty and datasets.corrections("gfa").empty
 
 
+def test_an_alloy_written_in_celsius_is_converted_and_listed(temps):
+    """DMREF's Zr48Cu47.5Al4X0.5 series (one paper) gives Tg ~ 416, Tl ~ 920: degrees Celsius. Every temperature
+    of such an alloy lies ~273 K below its neighbours' (within 8 at.%); 273.15 K is added and each value listed."""
+    import numpy as np
+    from scipy.spatial.distance import cdist
+
+    fixes = datasets.corrections("temperatures")
+    c = fixes[fixes["detail"].str.contains("degrees Celsius")]
+    assert set(c["raw_formula"]) >= {"Al4Cr0.5Cu47.5Zr48", "Al4Cu47.5Fe0.5Zr48", "Al4Cu47.5Ni0.5Zr48", "Al4Cu47.5V0.5Zr48"}
+    assert np.allclose(c["corrected"] - c["value"], 273.15) and set(c["column"]) == {"Tg", "Tx", "Tl"}
+    els = temps.attrs["elements"]
+    A = temps[els].to_numpy(float)
+    for raw in sorted(set(c["raw_formula"])):
+        r = row(temps, raw)
+        i = temps.index.get_loc(r.name)
+        d = cdist(A[i : i + 1], A, "cityblock")[0]
+        near = (d <= td.CELSIUS_RADIUS) & (d > 0)
+        for n in ("Tg", "Tx", "Tl"):  # now where its neighbours are
+            assert abs(r[n] - temps.loc[near, n].median()) <= td.CELSIUS_MATCH_K, (raw, n)
+        assert r["Trg"] == pytest.approx(r["Tg"] / r["Tl"]) and r["dTx"] == pytest.approx(r["Tx"] - r["Tg"])
+    # the rule changes nothing else: every other correction is a shifted decimal point
+    assert fixes.loc[~fixes.index.isin(c.index), "detail"].str.contains("decimal point").all()
+
+
 def test_every_alloy_is_ordered_and_in_range(temps):
     for a, b in (("Tg", "Tx"), ("Tx", "Tl"), ("Tg", "Tl")):
         both = temps[[a, b]].dropna()
@@ -142,7 +166,8 @@ def test_conflicting_values_set_that_temperature_aside(temps):
 def test_summary_reports_corrections_and_counts(temps):
     s = datasets.summary("temperatures")
     assert s["alloys"] == len(temps)
-    assert s["corrected"]["total"] == len(datasets.corrections("temperatures")) == 4
+    fixes = datasets.corrections("temperatures")
+    assert s["corrected"]["total"] == len(fixes) == (~fixes["detail"].str.contains("Celsius")).sum() + 3 * 7
     assert any("6502" in v for v in s["corrected"]["values"])
     assert s["with_value"]["Tg"] == temps["Tg"].notna().sum()
     assert s["set_aside"]["total"] == len(datasets.set_aside("temperatures"))

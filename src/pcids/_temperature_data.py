@@ -31,6 +31,13 @@ MAX_PLAUSIBLE_TRG = 0.8
 #: Distinct values of one temperature of one alloy conflict when they span
 #: more than this (K); that temperature of that alloy is then set aside.
 CONFLICT_SPAN_K = 50.0
+#: An alloy whose every temperature lies more than ``CELSIUS_GAP_K`` below the median of its
+#: neighbours (alloys within ``CELSIUS_RADIUS`` at.%, L1; at least ``CELSIUS_MIN_NEIGHBOURS``) and
+#: within ``CELSIUS_MATCH_K`` of it once 273.15 K is added was written in degrees Celsius.
+CELSIUS_RADIUS = 8.0
+CELSIUS_MIN_NEIGHBOURS = 5
+CELSIUS_GAP_K = 200.0
+CELSIUS_MATCH_K = 40.0
 
 _COLUMNS = {
     "xiong2020_characteristic_temperatures.csv": ("Alloy", "Tg", "Tx", "Tl"),
@@ -83,6 +90,48 @@ def _order_problem(values: dict[str, float]) -> str:
             "(the best glass formers reach about 0.7)"
         )
     return ""
+
+
+def _celsius_read_as_kelvin(df: pd.DataFrame, groups: dict[str, list[_Record]], corrections: list[dict[str, Any]]) -> pd.DataFrame:
+    """Alloys written in degrees Celsius (the rule at :data:`CELSIUS_RADIUS`) get 273.15 K added to every
+    temperature, their derived ones recomputed and each record's values listed as corrections."""
+    import numpy as np
+    from scipy.spatial.distance import cdist
+
+    if df.empty:
+        return df
+    A = df[list(df.attrs["elements"])].to_numpy(dtype=float)
+    D = cdist(A, A, "cityblock")
+    np.fill_diagonal(D, np.inf)
+    T = {n: df[n].to_numpy(dtype=float) for n in TEMPERATURES}
+    hits = []
+    for i in range(len(df)):
+        near = np.flatnonzero(D[i] <= CELSIUS_RADIUS)
+        if len(near) < CELSIUS_MIN_NEIGHBOURS:
+            continue
+        checked = []
+        for n in TEMPERATURES:
+            ref = T[n][near][np.isfinite(T[n][near])]
+            if math.isfinite(T[n][i]) and len(ref) >= CELSIUS_MIN_NEIGHBOURS:
+                med = float(np.median(ref))
+                checked.append(med - T[n][i] > CELSIUS_GAP_K and abs(T[n][i] + 273.15 - med) <= CELSIUS_MATCH_K)
+        if len(checked) >= 2 and all(checked):
+            hits.append(i)
+    df = df.copy()
+    for i in hits:
+        key = df["formula"].iloc[i]
+        for r in groups[key]:
+            for n, v in r.values.items():
+                corrections.append(dict(source=r.source, row=r.row, raw_formula=r.raw, column=n, value=v, corrected=v + 273.15,
+                                        detail=f"{n} = {v:g} read as {v + 273.15:g} K (degrees Celsius: every temperature of the alloy "
+                                               f"~273 K below its neighbours within {CELSIUS_RADIUS:g} at.%)"))
+        for n in TEMPERATURES:
+            df.iloc[i, df.columns.get_loc(n)] = df[n].iloc[i] + 273.15
+    if hits:
+        df["dTx"] = df["Tx"] - df["Tg"]
+        df["Trg"] = df["Tg"] / df["Tl"]
+        df["gamma"] = df["Tx"] / (df["Tg"] + df["Tl"])
+    return df
 
 
 def _fmt(v: float) -> str:
@@ -210,6 +259,7 @@ def build(files: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFr
                 )
             )
     df = ds._with_elements(pd.DataFrame(out), comps)
+    df = _celsius_read_as_kelvin(df, groups, corrections)
     aside_rows = sorted(aside.values(), key=lambda r: (files.index(r["source"] + ".csv"), r["row"]))
     info = dict(
         rows_read=rows_read,
