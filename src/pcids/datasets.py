@@ -563,6 +563,12 @@ def load_temperatures() -> pd.DataFrame:
       "inconsistent temperatures" (e.g. Tg = Tx, or a liquidus below Tg); so is
       one with Tg / Tl above 0.8 (the best glass formers reach about 0.7).
 
+    After merging, an alloy whose every temperature lies more than 200 K below
+    the median of its neighbours within 8 at.% (L1, at least 5 of them) and
+    within 40 K of it once 273.15 K is added was written in degrees Celsius:
+    273.15 K is added and each value listed by :func:`corrections` (DMREF's
+    Zr48Cu47.5Al4X0.5 series, 7 alloys, e.g. Tg 416 -> 689.15 K).
+
     Merging, per canonical composition and per temperature: the median of
     the distinct values of each source file (DMREF repeats one literature
     value once per compiler, which must not outvote the other file). When
