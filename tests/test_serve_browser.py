@@ -251,6 +251,39 @@ def test_design_with_objectives_shows_their_columns_and_the_pareto_set(page, ser
     assert page.outside == []
 
 
+def test_screen_with_objectives_marks_the_pareto_systems_and_hands_them_to_design(page, server):
+    page.click("#tab-screen")
+    page.fill("#screen-palette", "Ti Zr Be Fe Cu")
+    page.fill("#screen-sizes", "3")
+    page.fill("#screen-t-G", "36")
+    page.fill("#screen-t-K", "105")
+    page.fill("#screen-hi-Tl", "1400")
+    page.select_option("#screen-opt-cost", "minimize")
+    page.fill("#screen-top", "0")
+    sent = _submit(page, "#screen-run", "/api/screen", "#systems tbody tr")
+    assert sent["at_most"] == {"Tl": 1400} and sent["minimize"] == ["cost"] and "maximize" not in sent
+    status, api = _api(server, "/api/screen", sent)
+    assert status == 200
+    headers = page.locator("#systems thead th").all_inner_texts()
+    assert headers == api["table"]["columns"] and {"Pareto", "cost"} <= set(headers)
+    assert page.locator("#systems tbody tr").nth(0).locator("td").all_inner_texts() == api["table"]["rows"][0]
+    assert any(s["pareto"] for s in api["systems"])
+    page.locator("#systems tbody tr").nth(0).click()  # into the design form, objectives too
+    page.wait_for_selector("#view-design:not([hidden])")
+    assert page.input_value("#hi-Tl") == "1400" and page.input_value("#opt-cost") == "minimize" and page.input_value("#t-G") == "36"
+    page.select_option("#opt-cost", "")
+    page.fill("#hi-Tl", "")
+    page.click("#tab-screen")
+    page.fill("#screen-lo-Dmax", "-5")  # a bad bound: the library's message next to the constraints
+    page.click("#screen-run")
+    page.wait_for_selector("#err-screen-at_least:not(:empty)")
+    assert page.inner_text("#err-screen-at_least") == "at_least Dmax must be positive (mm), got -5"
+    page.fill("#screen-lo-Dmax", "")
+    page.select_option("#screen-opt-cost", "")
+    page.fill("#screen-hi-Tl", "")
+    assert page.outside == []
+
+
 def test_predict_view_keeps_good_rows(page, server):
     page.click("#tab-predict")
     formulas = ["Zr41.2Ti13.8Cu12.5Ni10Be22.5", "Xx20Cu80", "Cu50Zr50"]

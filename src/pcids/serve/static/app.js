@@ -46,9 +46,10 @@ function unitOf(name) {
   return u === undefined ? UNITS[name] || "" : u;
 }
 
-// One row per quantity: target, at least, at most, maximise/minimise (ids t-, lo-, hi-, opt-NAME).
-function buildObjectives(box) {
-  const table = el("table", { id: "objectives", class: "objectives" });
+// One row per quantity: target, at least, at most, maximise/minimise (ids PREFIXt-, lo-, hi-, opt-NAME):
+// the design form (prefix "") and the screen form ("screen-") take the same objectives.
+function buildObjectives(box, prefix = "") {
+  const table = el("table", { id: prefix + "objectives", class: "objectives" });
   const head = el("tr");
   ["quantity", "target", "at least", "at most", "optimise"].forEach((h) => head.appendChild(el("th", {}, h)));
   table.appendChild(el("thead")).appendChild(head);
@@ -57,11 +58,11 @@ function buildObjectives(box) {
     const tr = el("tr", { "data-name": n });
     const unit = unitOf(n);
     tr.appendChild(el("td", { class: "text", title: (INFO.quantities[n] || {}).description || n }, unit ? `${n} (${unit})` : n));
-    for (const [prefix, what] of [["t-", "target"], ["lo-", "at least"], ["hi-", "at most"]]) {
+    for (const [id, what] of [["t-", "target"], ["lo-", "at least"], ["hi-", "at most"]]) {
       const td = tr.appendChild(el("td"));
-      td.appendChild(el("input", { id: prefix + n, type: "text", inputmode: "decimal", size: 6, "aria-label": `${n} ${what}` }));
+      td.appendChild(el("input", { id: prefix + id + n, type: "text", inputmode: "decimal", size: 6, "aria-label": `${n} ${what}` }));
     }
-    const select = el("select", { id: "opt-" + n, "aria-label": `${n}: maximise or minimise` });
+    const select = el("select", { id: prefix + "opt-" + n, "aria-label": `${n}: maximise or minimise` });
     [["", "–"], ["maximize", "maximise"], ["minimize", "minimise"]].forEach(([v, t]) => select.appendChild(el("option", { value: v }, t)));
     tr.appendChild(el("td")).appendChild(select);
     body.appendChild(tr);
@@ -69,10 +70,10 @@ function buildObjectives(box) {
   box.appendChild(table);
 }
 
-function readObjectives(req) {  // at_least, at_most, maximize, minimize from the objectives table (only what is filled)
+function readObjectives(req, prefix = "") {  // at_least, at_most, maximize, minimize from the objectives table (only what is filled)
   const at_least = {}, at_most = {}, maximize = [], minimize = [];
   for (const n of designNames()) {
-    const lo = numberOrText($("lo-" + n).value), hi = numberOrText($("hi-" + n).value), opt = $("opt-" + n).value;
+    const lo = numberOrText($(prefix + "lo-" + n).value), hi = numberOrText($(prefix + "hi-" + n).value), opt = $(prefix + "opt-" + n).value;
     if (lo !== null) at_least[n] = lo;
     if (hi !== null) at_most[n] = hi;
     if (opt === "maximize") maximize.push(n);
@@ -84,11 +85,15 @@ function readObjectives(req) {  // at_least, at_most, maximize, minimize from th
   if (minimize.length) req.minimize = minimize;
 }
 
+function screenObjectives() {  // this server's screen takes design's objectives too
+  return withObjectives() && supportedScreen("at_least");
+}
+
 function buildTargets(boxId, prefix, names = targetNames()) {
   const box = $(boxId);
   box.innerHTML = "";
-  if (prefix === "" && withObjectives()) {
-    buildObjectives(box);
+  if ((prefix === "" && withObjectives()) || (prefix === "screen-" && screenObjectives())) {
+    buildObjectives(box, prefix);
     return;
   }
   for (const t of names) {
@@ -101,7 +106,8 @@ function buildTargets(boxId, prefix, names = targetNames()) {
 
 function readTargets(prefix) {
   const out = {};
-  for (const t of prefix === "" ? designNames() : targetNames()) {
+  const all = prefix === "" ? withObjectives() : screenObjectives();
+  for (const t of all ? designNames() : targetNames()) {
     const v = numberOrText($(`${prefix}t-${t}`).value);
     if (v !== null) out[t] = v;
   }
@@ -263,6 +269,10 @@ function numberOrText(v) {  // a number when it reads as one; otherwise the text
 
 function supported(option) {  // an option this server's pcids takes (all, if /api/info did not answer)
   return !INFO.design_options || option in INFO.design_options;
+}
+
+function supportedScreen(option) {  // the same for its screen
+  return Boolean(INFO.screen_options) && option in INFO.screen_options;
 }
 
 function applyDefaults() {  // the library's defaults and choices, so the page never carries its own copy
@@ -557,6 +567,11 @@ function screenRequest() {
     if (v !== null) req[key] = v;
   }
   req.gfa_threshold_mm = $("screen-gfa-on").checked ? numberOrText($("screen-gfa_threshold_mm").value) : null;
+  if (screenObjectives()) {
+    readObjectives(req, "screen-");
+    const c = numberOrText($("screen-confidence").value);
+    if (c !== null) req.confidence = c;
+  }
   return req;
 }
 
@@ -577,10 +592,14 @@ function renderScreen(data) {
   });
 }
 
-function designSystem(elements) {  // a screened system into the design form, with the screen's targets
+function designSystem(elements) {  // a screened system into the design form, with the screen's targets and objectives
   $("elements").value = elements.join(" ");
   $("elements").dispatchEvent(new Event("input"));
-  for (const t of targetNames()) $("t-" + t).value = $("screen-t-" + t).value;
+  const both = withObjectives() && screenObjectives();
+  for (const t of both ? designNames() : targetNames()) {
+    for (const id of both ? ["t-", "lo-", "hi-", "opt-"] : ["t-"]) if ($(id + t) && $("screen-" + id + t)) $(id + t).value = $("screen-" + id + t).value;
+  }
+  if (both && $("confidence")) $("confidence").value = $("screen-confidence").value;
   $("tab-design").click();
   $("elements").focus();
 }
@@ -596,9 +615,10 @@ $("dl-screen-json").addEventListener("click", () => {
 
 function applyScreenDefaults() {
   const opts = INFO.screen_options || {};
-  for (const key of ["tolerance", "step", "top", "gfa_threshold_mm"]) {
+  for (const key of ["tolerance", "step", "top", "gfa_threshold_mm", "confidence"]) {
     if (opts[key] !== undefined && opts[key] !== null) $("screen-" + key).value = opts[key];
   }
+  $("screen-confidence-label").hidden = !screenObjectives();
   $("screen-sizes").value = sizesText(opts.sizes);
   const L = INFO.limits || {};
   if (L.max_palette) {
