@@ -213,9 +213,9 @@ def test_screen_with_the_users_model_on_two_workers(trained, tmp_path):
     model = load_user_model(out)
     bound = 450.0
     dest = tmp_path / "screen"
-    r = runner.invoke(app, ["screen", "--palette", "Cu,Zr,Al,Ni,Ti", "--sizes", "3", "--G", "32", "--model", f"hardness={out}",
-                            "--at-least", f"hardness={bound}", "--top", "1", "--workers", "2", "--out", str(dest), "-q"],
-                      env={"COLUMNS": "200"})
+    args = ["screen", "--palette", "Cu,Zr,Al,Ni,Ti", "--sizes", "3", "--G", "32", "--model", f"hardness={out}",
+            "--at-least", f"hardness={bound}", "--top", "1", "--workers", "2", "--out", str(dest), "-q"]
+    r = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert r.exit_code == 0, r.output
     cands = pd.read_csv(dest / "candidates.csv")
     assert len(cands) == 10 * 3 and {"hardness", "hardness_std", "p_at_least_hardness"} <= set(cands.columns)
@@ -228,6 +228,9 @@ def test_screen_with_the_users_model_on_two_workers(trained, tmp_path):
     refined = pd.read_csv(dest / "refined.csv")
     assert refined["hardness"].notna().all()  # design ran with the model too
     assert json.loads((dest / "manifest.json").read_text())["spec"]["models"].startswith("user-")
+    again = runner.invoke(app, [*args, "--resume"], env={"COLUMNS": "200"})  # the same model: the same key, nothing redone
+    assert again.exit_code == 0, again.output
+    assert "(0 batches run, 10 resumed)" in again.output
 
 
 def _parsed(formula):

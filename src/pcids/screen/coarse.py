@@ -83,7 +83,10 @@ def user_models_key(given: Mapping[str, Any]) -> str:
 
     if not given:
         return ""
-    text = json.dumps({n: getattr(m, "metadata_", repr(m)) for n, m in sorted(given.items())}, sort_keys=True, default=str)
+    # metadata where the model has it (a user's model: its weights' SHA-256), else its class: never an address,
+    # which would change from run to run and refuse every --resume
+    text = json.dumps({n: getattr(m, "metadata_", None) or f"{type(m).__module__}.{type(m).__qualname__}" for n, m in sorted(given.items())},
+                      sort_keys=True, default=str)
     return "user-" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
