@@ -244,6 +244,19 @@ def test_named_palette_is_the_well_covered_elements():
     assert named_palette("glass-formers:5") == pal[:5] and check_palette("glass-formers:5") == pal[:5]
 
 
+
+def test_the_all_palette_is_every_element_a_screen_accepts():
+    from pcids.composition import PERIODIC_TABLE
+
+    pal = named_palette("all")
+    assert set(named_palette("glass-formers")) < set(pal) and pal[:5] == named_palette("glass-formers")[:5]
+    assert check_palette(pal) == pal  # every one accepted ...
+    for e in sorted(set(PERIODIC_TABLE) - set(pal))[:30]:  # ... and each other element refused
+        with pytest.raises(ScreenError, match="no data to screen"):
+            check_palette(["Zr", "Cu", e])
+    assert len(named_palette("all:40")) == 40
+
+
 def test_unreachable_scheduler_fails_clearly_within_the_timeout():
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))

@@ -11,7 +11,7 @@ import typer
 
 
 def command(
-    palette: str = typer.Option(..., "--palette", "-p", help="Elements, e.g. Zr,Cu,Ni,Al,Ti, or a named palette: glass-formers[:N]."),
+    palette: str = typer.Option(..., "--palette", "-p", help="Elements, e.g. Zr,Cu,Ni,Al,Ti, or a named palette: glass-formers[:N] (well studied), all[:N] (every element a screen accepts)."),
     sizes: str = typer.Option("3-5", "--sizes", help="Elements per system: 3-5, 3,4 or 4 (2 to 12)."),
     G: Optional[float] = typer.Option(None, "--G", help="Target shear modulus (GPa)."),
     K: Optional[float] = typer.Option(None, "--K", help="Target bulk modulus (GPa)."),
