@@ -264,3 +264,17 @@ def test_the_console_reads_the_terminal_width_when_printing_not_when_made(monkey
     assert c.size.width == 80
     monkeypatch.setenv("TTY_COMPATIBLE", "0")  # a pipe: full width
     assert c.size.width > 10_000
+
+
+def test_screen_in_an_80_column_terminal_keeps_systems_compositions_and_moduli_whole():
+    args = ["screen", "--palette", "Zr,Cu,Al,Ni", "--sizes", "3", "--G", "36", "--K", "105", "--top", "0", "--workers", "1", "-q"]
+    res = runner.invoke(app, args, env=TERMINAL_80)
+    assert res.exit_code == 0, res.output
+    out = ANSI.sub("", res.stdout)
+    assert "…" not in out and "left out to fit 80 columns: D if glass" in out
+    piped = runner.invoke(app, args)
+    best = [line.split()[2] for line in piped.stdout.splitlines() if line[:1].isdigit() and "-" in line.split()[1]]
+    assert len(best) == 4 and all(b in out for b in best)  # each system's best composition, whole
+    table = [line for line in out.splitlines() if line.startswith("#") or (line[:1].isdigit() and "-" in line.split()[1])]
+    assert len(table) == 5 and max(len(line) for line in table) <= 80
+    assert {"system", "G", "K"} <= set(table[0].split())

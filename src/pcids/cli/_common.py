@@ -70,8 +70,9 @@ def print_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], title:
 
     out = out or console
 
-    def build(cols: Sequence[Column]) -> Table:
-        t = Table(title=title, title_justify="left", box=None, pad_edge=False, header_style="bold")
+    def build(cols: Sequence[Column], titled: bool = False) -> Table:
+        # on a console the title is a line of its own: as a table's title rich folds it to the table's width
+        t = Table(title=title if titled else None, title_justify="left", box=None, pad_edge=False, header_style="bold")
         for c in cols:
             t.add_column(c.name, justify=c.justify, no_wrap=not c.wrap, overflow="fold")  # type: ignore[arg-type]
         index = [columns.index(c) for c in cols]
@@ -82,8 +83,14 @@ def print_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], title:
     shown = list(columns)
     dropped: list[str] = []
     if not isinstance(out, Console):  # a stand-in that keeps what is printed (pcids.serve.table)
-        out.print(build(shown))
-    elif out.is_terminal:
+        out.print(build(shown, titled=True))
+        return dropped
+    def print_title() -> None:
+        if title:
+            out.print(title, style="italic", highlight=False, markup=False)
+
+    if out.is_terminal:
+        print_title()
         wide = out.options.update_width(WIDE)
         for c in sorted((c for c in columns if c.drop is not None), key=lambda c: c.drop or 0):
             if out.measure(build(shown), options=wide).maximum <= out.width:
@@ -98,6 +105,7 @@ def print_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], title:
             )
     else:
         with out.capture() as cap:
+            print_title()
             out.print(build(shown))
         typer.echo("\n".join(line.rstrip() for line in cap.get().splitlines()), err=out.stderr)
     return dropped

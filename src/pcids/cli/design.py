@@ -337,20 +337,18 @@ KNOWN_SHOWN = 10
 
 def _print_known(result, console, relative: bool) -> None:  # type: ignore[no-untyped-def]
     """Measured alloys that already meet the targets, before any new composition."""
-    from rich.table import Table
-
+    from pcids.cli._common import Column, print_table
     from pcids.design.known import MEASURED_MODULI, MEASURED_TEMPERATURES
 
     known = result.known
     values = [c for c in MEASURED_MODULI if known[c].notna().any()] + [c for c in MEASURED_TEMPERATURES if c in known]
-    table = Table(title="Known alloys that already meet the targets (measured values)", pad_edge=False, box=None, header_style="bold")
-    for c in ("composition", *values, "error", "source"):
-        table.add_column(c, justify="left" if c in ("composition", "source") else "right", no_wrap=True)
-    for _, r in known.head(KNOWN_SHOWN).iterrows():
-        err = f"{100 * r.error:.2f}%" if relative else f"{r.error:.3g}"
-        nums = ["-" if r[c] != r[c] else f"{r[c]:.4g}" for c in values]
-        table.add_row(r.composition, *nums, err, str(r.source) if r.source == r.source else "")
-    console.print(table)
+    columns = [Column("composition", "left", wrap=True), *[Column(c) for c in values], Column("error"), Column("source", "left", drop=1)]
+    rows = [
+        (r.composition, *["-" if r[c] != r[c] else f"{r[c]:.4g}" for c in values],
+         f"{100 * r.error:.2f}%" if relative else f"{r.error:.3g}", str(r.source) if r.source == r.source else "")
+        for _, r in known.head(KNOWN_SHOWN).iterrows()
+    ]
+    print_table(columns, rows, title="Known alloys that already meet the targets (measured values)", out=console)
     if len(known) > KNOWN_SHOWN:
         console.print(f"... and {len(known) - KNOWN_SHOWN} more known alloys (all in --json)", style="dim", highlight=False)
 

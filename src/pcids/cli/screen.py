@@ -85,8 +85,7 @@ def command(
 
 
 def _print(result, console, show: int) -> None:  # type: ignore[no-untyped-def]
-    from rich.table import Table
-
+    from pcids.cli._common import Column, print_table
     from pcids.design.result import STATUS
     from pcids.screen.ranking import weights
 
@@ -105,24 +104,32 @@ def _print(result, console, show: int) -> None:  # type: ignore[no-untyped-def]
         f"on {s['workers']} worker(s) in {s['seconds']:.1f} s; {s['refined_run']} refined",
         highlight=False,
     )
-    table = Table(title=f"best systems for {tgt}", pad_edge=False, box=None, header_style="bold")
-    heads = ["#", "system", "best composition", "ok", *(["Pareto"] if front else []), "score", "P(targets)", "P(glass)", "G", "K", "Dmax", "D if glass", *objectives, "refined"]
-    for c in heads:
-        table.add_column(c, justify="left" if c in ("system", "best composition", "refined", "Pareto") else "right", no_wrap=True)
-    for _, r in result.systems.head(show).iterrows():
-        table.add_row(
+    thr = 2.0  # the shipped GFA classifier's own Dmax: the median below it is shown as "<2", as `pcids design` shows it
+
+    def mm(v: float) -> str:
+        return "-" if v != v else (f"<{thr:g}" if v < thr else f"{v:.1f}")
+
+    # in a narrow terminal the evidence columns go first (print_table); system, best composition, G, K stay whole
+    columns = [
+        Column("#"), Column("system", "left"), Column("best composition", "left", wrap=True), Column("ok", "left"),
+        *([Column("Pareto", "left")] if front else []), Column("score", drop=6), Column("P(targets)", drop=4), Column("P(glass)", drop=3),
+        Column("G"), Column("K"), Column("Dmax", drop=2), Column("D if glass", drop=1), *[Column(c) for c in objectives], Column("refined", "left", drop=5),
+    ]
+    rows = [
+        (
             str(r["rank"]), r["system"], r["best"], "yes" if r.status == STATUS[0] else "", *(["yes" if r.pareto else ""] if front else []),
-            f"{r.score:.2f}", f"{r.p_target:.3f}",
-            "-" if r.p_gfa != r.p_gfa else f"{r.p_gfa:.2f}", f"{r.G:.1f}±{r.G_std:.1f}", f"{r.K:.1f}±{r.K_std:.1f}",
-            "-" if r.dmax_mm != r.dmax_mm else f"{r.dmax_mm:.1f}", "-" if r.dmax_if_glass_mm != r.dmax_if_glass_mm else f"{r.dmax_if_glass_mm:.1f}",
-            *[f"{r[c]:.4g}" for c in objectives], "yes" if r.refined else "",
+            f"{r.score:.2f}", f"{r.p_target:.3f}", "-" if r.p_gfa != r.p_gfa else f"{r.p_gfa:.2f}",
+            f"{r.G:.1f}±{r.G_std:.1f}", f"{r.K:.1f}±{r.K_std:.1f}", mm(r.dmax_mm),
+            "-" if r.dmax_if_glass_mm != r.dmax_if_glass_mm else f"{r.dmax_if_glass_mm:.1f}", *[f"{r[c]:.4g}" for c in objectives], "yes" if r.refined else "",
         )
-    console.print(table)
+        for _, r in result.systems.head(show).iterrows()
+    ]
+    print_table(columns, rows, title=f"best systems for {tgt}", out=console)
     w_p, w_g = weights()
     console.print(
         "ranked as `pcids design` ranks: ok (targets within tolerance, GFA check and constraints passed) first, then score = "
         f"log P(targets) + {w_p:g} log plausibility + {w_g:g} log P(glass) (+ log P(constraints)); G, K in GPa (+- 1 sigma); Dmax in mm, the median given P(glass) (< 2: more likely below); D if glass: the regressor's diameter should it form a glass; "
         "refined = best of `pcids design` at 1 at.%"
         + ("; Pareto = on the front of P(targets) and the objectives within its status group, which leads it" if front else ""),
-        style="dim",
+        style="dim", highlight=False,
     )
