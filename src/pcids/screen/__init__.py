@@ -66,8 +66,9 @@ def _check_objectives(palette: list[str], targets: Any, at_least: Any, at_most: 
 
 def _check_spec(palette: list[str], sizes: list[int], targets: Any, tolerance: float, relative: bool, step: float,
                 bounds: Any, gfa_threshold_mm: float | None, keep: int, at_least: Any = None, at_most: Any = None,
-                maximize: Any = (), minimize: Any = (), confidence: float = 0.5, user_key: str = "", models: Any = None) -> Spec:
+                maximize: Any = (), minimize: Any = (), confidence: float = 0.5, models: Any = None) -> Spec:
     from pcids.corrector import _units
+    from pcids.screen.coarse import user_models_key
 
     targets, at_least, at_most, maximize, minimize = _check_objectives(palette, targets, at_least, at_most, maximize, minimize, confidence, tolerance, relative, models)
     if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance > 0):
@@ -86,7 +87,7 @@ def _check_spec(palette: list[str], sizes: list[int], targets: Any, tolerance: f
     if not isinstance(keep, (int, np.integer)) or keep < 1:
         raise ScreenError(f"keep must be a positive integer, got {keep!r}")
     return Spec(targets, float(tolerance), bool(relative), float(step), _check_bounds(palette, bounds),
-                None if gfa_threshold_mm is None else float(gfa_threshold_mm), int(keep), at_least, at_most, float(confidence), maximize, minimize, user_key)
+                None if gfa_threshold_mm is None else float(gfa_threshold_mm), int(keep), at_least, at_most, float(confidence), maximize, minimize, user_models_key(models or {}))
 
 
 def _models_fingerprint() -> str:
@@ -172,11 +173,10 @@ def screen(
     chosen = None if only is None else check_systems(only, pal)
     sz = check_sizes(sizes if chosen is None else sorted({len(c) for c in chosen}), len(pal))
     from pcids.design.quantities import QuantityRegistry
-    from pcids.screen.coarse import user_models_key
 
     given = QuantityRegistry([], models=models).given
     spec = _check_spec(pal, sz, targets, tolerance, relative, step, bounds, gfa_threshold_mm, keep, at_least, at_most, maximize, minimize,
-                       confidence, user_models_key(given), given)
+                       confidence, given)
     for name, v, low in (("top", top, 0), ("refine_k", refine_k, 1), ("batch_points", batch_points, 1)):
         if not isinstance(v, (int, np.integer)) or v < low:
             raise ScreenError(f"{name} must be an integer >= {low}, got {v!r}")
@@ -269,7 +269,7 @@ _BEST = ["composition", "G", "G_std", "K", "K_std", "E", "E_std", "nu", "nu_std"
 
 def _final_table(ranked: pd.DataFrame, refined: pd.DataFrame, senses: Sequence[tuple[str, str]] = ()) -> pd.DataFrame:
     """Systems best first: a refined system's best is the better of its coarse and refined bests (design's
-    order; with objectives its refined best is design's own Pareto-first best, and the systems' Pareto set leads)."""
+    order; with objectives, the Pareto-first best of design's candidates, and the systems' Pareto set leads)."""
     t = ranked.rename(columns={"composition": "best"}).copy()
     t["coarse_best"], t["coarse_score"] = t["best"], t["score"]
     t["refined"] = False

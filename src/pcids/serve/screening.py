@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 from pcids.errors import PcidsError
-from pcids.serve.jobs import OBJECTIVE_PATTERNS
+from pcids.serve.jobs import OBJECTIVE_PATTERNS, objective_field
 from pcids.serve.limits import LimitError, Limits
 
 #: screen() arguments the server sets itself (where results go, which cluster, progress), and user
@@ -49,8 +49,6 @@ _FIELD_PATTERNS = (
 def screen_field(message: str, objectives: dict[str, Any] | None = None) -> str | None:
     """Which request field a screen error concerns, from its wording (None: the request as a whole);
     a constraint or objective named in the message is looked up in ``objectives`` as design's form does."""
-    from pcids.serve.jobs import objective_field
-
     if re.match(r"unknown (constraint|objective) '", message):
         return objective_field(message, objectives or {})
     text = message.lower()
